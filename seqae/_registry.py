@@ -1,0 +1,80 @@
+"""A tiny name -> factory registry shared by cells and models.
+
+A duplicate name is an error; an unknown name says which names exist and the
+closest match. Names may be selected with shell-style patterns (``'lstm*'``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    name: str
+    obj: T
+    summary: str  # one line, shown by `seqae list`
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "cell", "model": used in error messages
+        self._entries: dict[str, Entry[T]] = {}
+
+    def register(self, name: str, summary: str | None = None) -> Callable[[T], T]:
+        """Decorator: register ``obj`` under ``name`` (summary defaults to its docstring's first line)."""
+
+        def deco(obj: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+            self._entries[name] = Entry(name, obj, summary or (doc[0] if doc else ""))
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        return self.entry(name).obj
+
+    def entry(self, name: str) -> Entry[T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise ValueError(self._unknown(name)) from None
+
+    def select(self, patterns: str | list[str] | None) -> list[str]:
+        """Names matching comma-separated shell patterns; every pattern must match something."""
+        if patterns is None:
+            return list(self._entries)
+        if isinstance(patterns, str):
+            patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+        chosen: list[str] = []
+        for pat in patterns:
+            hits = [n for n in self._entries if fnmatch.fnmatchcase(n, pat)]
+            if not hits:
+                raise ValueError(self._unknown(pat))
+            chosen += [h for h in hits if h not in chosen]
+        return chosen
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, list(self._entries), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(self._entries)}"
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
