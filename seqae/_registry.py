@@ -28,7 +28,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, Entry[T]] = {}
 
     def register(self, name: str, summary: str | None = None) -> Callable[[T], T]:
-        """Decorator: register ``obj`` under ``name`` (summary defaults to its docstring's first line)."""
+        """Decorator: register ``obj`` as ``name``; the summary defaults to its docstring line 1."""
 
         def deco(obj: T) -> T:
             if name in self._entries:

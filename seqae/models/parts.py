@@ -1,0 +1,105 @@
+"""Pieces shared by every autoencoder family: the latent bottleneck and input corruption.
+
+A variant (sparse, variational, denoising) is a choice of these parts, so each family gets
+every variant without writing it again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from seqae import losses
+
+BottleneckKind = Literal["plain", "sparse", "variational"]
+NoiseKind = Literal["gaussian", "masking"]
+
+
+class Bottleneck(nn.Module):
+    """Linear map to the code, with an optional penalty.
+
+    - ``plain``: z = W h + b.
+    - ``sparse``: plain, plus ``sparsity * sum|z|`` per sample (L1 activity penalty), or with
+      ``sparsity_target=rho``, a sigmoid code and ``sparsity * KL(rho || rho_hat)`` (Ng 2011).
+    - ``variational``: mu, log sigma^2 = W h + b; z = mu + sigma * eps while training (the
+      reparameterisation trick, Kingma and Welling 2014, section 2.4), z = mu in eval mode;
+      penalty ``beta * KL(q(z|x) || N(0, I))``.
+
+    Inputs: h (B, D). Outputs: z (B, Z), aux (B,) the weighted penalty per sample.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        latent_size: int,
+        kind: BottleneckKind = "plain",
+        sparsity: float = 1e-3,
+        sparsity_target: float | None = None,
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if kind not in ("plain", "sparse", "variational"):
+            raise ValueError(
+                f"unknown bottleneck {kind!r}; expected 'plain', 'sparse' or 'variational'"
+            )
+        self.kind, self.sparsity, self.sparsity_target, self.beta = (
+            kind,
+            sparsity,
+            sparsity_target,
+            beta,
+        )
+        self.latent_size = latent_size
+        out = 2 * latent_size if kind == "variational" else latent_size
+        self.proj = nn.Linear(in_features, out)
+        self.mu: Tensor | None = None  # last (mu, logvar), for inspection
+        self.logvar: Tensor | None = None
+
+    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        a = self.proj(h)  # (B, Z) or (B, 2Z)
+        if self.kind == "plain":
+            return a, torch.zeros(a.shape[0], device=a.device, dtype=torch.float32)
+        if self.kind == "sparse":
+            if self.sparsity_target is None:
+                return a, self.sparsity * losses.l1_activity(a).float()
+            z = torch.sigmoid(a)
+            penalty = self.sparsity * losses.kl_sparsity(z, self.sparsity_target)
+            return z, penalty.expand(z.shape[0]).float()
+        mu, logvar = a.chunk(2, dim=-1)  # (B, Z) each
+        logvar = logvar.clamp(-30.0, 20.0)
+        self.mu, self.logvar = mu, logvar
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+        return z, self.beta * losses.kl_normal(mu.float(), logvar.float())
+
+
+class Corrupt(nn.Module):
+    """Input corruption for denoising autoencoders, active in training mode only.
+
+    - ``gaussian``: x + level * N(0, 1) (Vincent et al. 2010, section 4.2); with
+      ``clip=(lo, hi)`` the result is clipped (the Keras blog's noise factor 0.5 on MNIST).
+    - ``masking``: each element set to 0 with probability ``level`` (Vincent et al. 2008).
+    ``kind=None`` is the identity.
+    """
+
+    def __init__(
+        self,
+        kind: NoiseKind | None = None,
+        level: float = 0.1,
+        clip: tuple[float, float] | None = None,
+    ) -> None:
+        super().__init__()
+        if kind not in (None, "gaussian", "masking"):
+            raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'masking' or None")
+        if kind is not None and not level > 0:
+            raise ValueError(f"noise level must be > 0, got {level}")
+        self.kind, self.level, self.clip = kind, level, clip
+
+    def forward(self, x: Tensor, force: bool = False) -> Tensor:
+        if self.kind is None or not (self.training or force):
+            return x
+        if self.kind == "gaussian":
+            x = x + self.level * torch.randn_like(x)
+        else:
+            x = x * (torch.rand_like(x) >= self.level).to(x.dtype)
+        return x.clamp(*self.clip) if self.clip is not None else x

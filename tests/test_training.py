@@ -1,0 +1,132 @@
+"""The shared fit loop, batching of ragged data, devices and the loss terms."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from seqae import losses, training
+from seqae.models.base import AEOutput, Autoencoder, zeros_aux
+from seqae.models.parts import Bottleneck, Corrupt
+from seqae.training import TensorData, TrainConfig
+
+
+class LinearAE(Autoencoder):
+    """A linear autoencoder over the last axis: enough to exercise the loop."""
+
+    input_kind = "sequence"
+
+    def __init__(self, f: int = 3, z: int = 2, noise: str | None = None) -> None:
+        super().__init__()
+        self.noise = Corrupt(noise, 0.5)
+        self.enc, self.dec = nn.Linear(f, z), nn.Linear(z, f)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, mask=None):
+        self.seen.append(x)
+        z = self.enc(self.noise(x))
+        return AEOutput(self.dec(z), z.mean(dim=1), zeros_aux(x))
+
+
+def test_fit_lowers_the_loss_and_returns_history():
+    torch.manual_seed(0)
+    x = torch.randn(64, 5, 2) @ torch.randn(2, 3)  # rank-2 data: a 2-d code suffices
+    model = LinearAE()
+    hist = training.fit(
+        model, TensorData(x), TensorData(x[:16]), TrainConfig(epochs=40, lr=0.02, verbose=False)
+    )
+    assert list(hist.columns) == [
+        "epoch",
+        "train_loss",
+        "train_recon",
+        "val_loss",
+        "val_recon",
+        "seconds",
+    ]
+    assert hist["train_loss"].iloc[-1] < 0.1 * hist["train_loss"].iloc[0]
+    assert not model.training
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    torch.manual_seed(0)
+    x = torch.randn(32, 4, 3)
+    val = TensorData(torch.randn(8, 4, 3) * 10)  # unrelated data: validation stops improving
+    model = LinearAE()
+    hist = training.fit(
+        model, TensorData(x), val, TrainConfig(epochs=200, lr=0.05, patience=3, verbose=False)
+    )
+    assert len(hist) < 200
+    best = hist["val_loss"].min()
+    again, _ = training.evaluate_loss(model, val, 64, torch.device("cpu"))
+    assert again == pytest.approx(best, rel=1e-5)
+
+
+def test_ragged_batches_are_cut_and_masked():
+    x = torch.arange(4 * 6, dtype=torch.float32).reshape(4, 6, 1)
+    data = TensorData(x, torch.tensor([2, 3, 6, 3]))
+    (xb, mb), (xb2, mb2) = list(data.batches(2, torch.device("cpu")))
+    assert xb.shape == (2, 3, 1) and mb.tolist() == [[True, True, False], [True, True, True]]
+    assert xb2.shape == (2, 6, 1) and mb2.sum(dim=1).tolist() == [6, 3]
+    full = TensorData(x, torch.tensor([6, 6, 6, 6]))
+    assert next(full.batches(4, torch.device("cpu")))[1] is None
+
+
+def test_masked_loss_ignores_padding():
+    recon = torch.zeros(2, 3, 1)
+    target = torch.tensor([[[1.0], [1.0], [100.0]], [[2.0], [2.0], [2.0]]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    assert losses.reconstruction(recon, target, "mse", mask).tolist() == [1.0, 4.0]
+
+
+def test_denoising_sees_noise_in_training_only():
+    torch.manual_seed(0)
+    model = LinearAE(noise="gaussian")
+    x = torch.ones(8, 4, 3)
+    model.train()
+    assert not torch.equal(model.noise(x), x)
+    model.eval()
+    assert torch.equal(model.noise(x), x)
+
+
+def test_losses_against_hand_values():
+    # BCE of p=0.8 against 1 is -ln 0.8; KL of N(1, e^0) vs N(0,1) is 0.5 per dim.
+    assert losses.reconstruction(
+        torch.tensor([[0.8]]), torch.tensor([[1.0]]), "bce"
+    ).item() == pytest.approx(-math.log(0.8), rel=1e-6)
+    assert losses.kl_normal(torch.ones(1, 4), torch.zeros(1, 4)).item() == pytest.approx(2.0)
+    assert losses.l1_activity(torch.tensor([[-1.0, 2.0]])).item() == 3.0
+    rho, rho_hat = 0.1, 0.5
+    want = rho * math.log(rho / rho_hat) + (1 - rho) * math.log((1 - rho) / (1 - rho_hat))
+    assert losses.kl_sparsity(torch.full((4, 1), 0.5), rho).item() == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError, match="unknown reconstruction loss"):
+        losses.reconstruction(torch.zeros(1, 1), torch.zeros(1, 1), "hinge")
+
+
+def test_variational_bottleneck_samples_in_training_and_uses_mu_in_eval():
+    torch.manual_seed(0)
+    b = Bottleneck(4, 2, "variational")
+    h = torch.randn(3, 4)
+    b.train()
+    z1, kl = b(h)
+    assert kl.shape == (3,) and (kl >= 0).all()
+    b.eval()
+    z2, _ = b(h)
+    assert torch.equal(z2, b.mu) and not torch.equal(z1, z2)
+
+
+def test_device_errors_are_clear():
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            training.resolve_device("cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        training.resolve_device("tpu9")
+    with pytest.raises(ValueError, match="epochs"):
+        TrainConfig(epochs=0)
+
+
+def test_nan_loss_is_reported():
+    model = LinearAE()
+    x = torch.full((4, 3, 3), 1e30)
+    with pytest.raises(ValueError, match="loss became"):
+        training.fit(model, TensorData(x), None, TrainConfig(epochs=1, verbose=False))
