@@ -1,0 +1,11 @@
+"""Autoencoders: sequence (any seqae cell), video (ConvLSTM), image (dense, conv, variants).
+
+Importing this package registers every model in :data:`MODELS`.
+"""
+
+from seqae.models._registry import MODELS, register
+from seqae.models.base import AEOutput, Autoencoder
+
+# Each family module registers its models on import (one line per family below).
+
+__all__ = ["MODELS", "AEOutput", "Autoencoder", "register"]
