@@ -1,0 +1,113 @@
+"""LSTM with the course's gate equations, on torch's fused kernels."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from seqae.cells import CELLS
+from seqae.cells._checks import check_input, check_positive, check_state_pair
+
+
+@CELLS.register("lstm")
+class LSTM(nn.LSTM):
+    r"""Long short-term memory: input, forget and output gates around a cell state c_t.
+
+    The course's equations, two bias vectors per gate as written (they are torch's):
+
+    .. math::
+        \begin{array}{ll}
+        i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+        f_t = \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+        \tilde c_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot \tilde c_t \\
+        h_t = o_t \odot \tanh(c_t)
+        \end{array}
+
+    A subclass of ``torch.nn.LSTM`` (batch first, with biases): parameters are named
+    and laid out as torch's (``weight_ih_l0`` ``(4H, F)``, ``weight_hh_l0`` ``(4H, H)``,
+    ``bias_ih_l0``, ``bias_hh_l0`` ``(4H,)``, gate order i, f, g, o, ``_reverse`` for the
+    backward direction), so a ``torch.nn.LSTM`` state dict loads unchanged, and it runs
+    on torch's fused kernels (cuDNN on CUDA). Input and state are checked first.
+
+    Args:
+        input_size: F, features per step.
+        hidden_size: H, hidden units per direction.
+        num_layers: L, stacked layers.
+        bidirectional: D = 2 when True (see :class:`BiLSTM`), else D = 1.
+        dropout: dropout on the outputs of each layer but the last (training only).
+
+    Inputs: x, state
+        - **x** ``(B, T, F)``
+        - **state** ``(h_0, c_0)``, each ``(L*D, B, H)``; zeros when ``None``.
+
+    Outputs: outputs, state
+        - **outputs** ``(B, T, D*H)``: the last layer's h_t for every t.
+        - **state** ``(h_n, c_n)``, each ``(L*D, B, H)``, torch's convention.
+
+    where B = batch size, T = sequence length, F = input features, H = hidden size,
+    L = num_layers, D = 2 if bidirectional else 1.
+
+    Attributes:
+        output_features: the width of ``outputs`` (D*H).
+        hidden_features: the width of :meth:`last_hidden` (D*H).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        name = type(self).__name__
+        check_positive(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=True,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            device=device,
+            dtype=dtype,
+        )
+
+    @property
+    def output_features(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    @property
+    def hidden_features(self) -> int:
+        return self.output_features
+
+    def forward(  # type: ignore[override]
+        self, x: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        name = type(self).__name__
+        B = check_input(x, name, ("B", "T", self.input_size), self.weight_ih_l0).shape[0]
+        if state is not None:
+            shape = (self.num_layers * (2 if self.bidirectional else 1), B, self.hidden_size)
+            state = check_state_pair(state, name, ("h_0", "c_0"), (shape, shape), x)
+        return super().forward(x, state)
+
+    def last_hidden(self, state: tuple[Tensor, Tensor]) -> Tensor:
+        """The last layer's final h ``(B, D*H)`` from ``(h_n, c_n)``, directions concatenated.
+
+        For the backward direction "final" means after reading the whole sequence
+        backwards, i.e. at t = 1 (see :class:`BiLSTM`).
+        """
+        return last_layer_hidden(state[0], self.num_layers, self.bidirectional)
+
+
+def last_layer_hidden(h_n: Tensor, num_layers: int, bidirectional: bool) -> Tensor:
+    """``(L*D, B, H)`` -> the last layer's ``(B, D*H)``, forward direction first."""
+    D = 2 if bidirectional else 1
+    top = h_n.view(num_layers, D, *h_n.shape[1:])[-1]  # (D, B, H)
+    return top.permute(1, 0, 2).reshape(h_n.shape[1], -1)  # (B, D*H)
