@@ -259,7 +259,10 @@ def _stream(url: str, dest: Path) -> Path:
                 fh.write(chunk)
     except (urllib.error.URLError, OSError) as exc:
         Path(tmp).unlink(missing_ok=True)
-        reason = getattr(exc, "reason", exc)
+        if isinstance(exc, urllib.error.HTTPError):
+            reason = f"HTTP {exc.code} {exc.reason}"
+        else:
+            reason = getattr(exc, "reason", exc)
         raise SeqaeError(
             f"could not download {url} ({reason}); check the network, or put the file at {dest}"
         ) from None

@@ -1,0 +1,189 @@
+"""fetch: checksums, atomic cache, cache hits, archives. Served from 127.0.0.1 only."""
+
+import gzip
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+import seqae.data.download as dl
+from seqae.data import fetch
+
+
+class _Server:
+    """A loopback HTTP server over one folder that counts the requests it answers."""
+
+    def __init__(self, folder: Path):
+        self.hits: list[str] = []
+        hits = self.hits
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), partial(Handler, directory=str(folder))
+        )
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def served(tmp_path):
+    folder = tmp_path / "www"
+    folder.mkdir()
+    server = _Server(folder)
+    yield folder, server
+    server.close()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _all_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_fetch_url_good_checksum_is_cached(served, tmp_path):
+    www, server = served
+    data = b"hello seqae\n" * 1000
+    (www / "file.bin").write_bytes(data)
+    cache = tmp_path / "cache"
+    path = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
+    assert path == cache / "downloads" / "file.bin" and path.read_bytes() == data
+    assert len(server.hits) == 1
+    again = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
+    assert again == path and len(server.hits) == 1  # the second fetch never hit the server
+    assert _all_files(cache) == [path]  # no temporary files left
+
+
+def test_fetch_bad_checksum_keeps_nothing(served, tmp_path):
+    www, server = served
+    data = b"tampered"
+    (www / "evil.bin").write_bytes(data)
+    cache = tmp_path / "cache"
+    wrong = "0" * 64
+    with pytest.raises(ValueError) as err:
+        fetch(server.base + "evil.bin", sha256=wrong, cache=cache)
+    msg = str(err.value)
+    assert "evil.bin" in msg and wrong in msg and _sha(data) in msg and "\n" not in msg
+    assert _all_files(cache) == []  # nothing half-written or unverified in the cache
+
+
+def test_fetch_damaged_cache_entry_is_downloaded_again(served, tmp_path):
+    www, server = served
+    data = b"good bytes"
+    (www / "f.bin").write_bytes(data)
+    cache = tmp_path / "cache"
+    path = fetch(server.base + "f.bin", sha256=_sha(data), cache=cache)
+    path.write_bytes(b"damaged")
+    assert fetch(server.base + "f.bin", sha256=_sha(data), cache=cache).read_bytes() == data
+    assert len(server.hits) == 2
+
+
+def test_fetch_missing_file_and_unknown_name(served, tmp_path):
+    _, server = served
+    with pytest.raises(ValueError, match=r"could not download .*HTTP 404"):
+        fetch(server.base + "absent.bin", cache=tmp_path / "c")
+    assert _all_files(tmp_path / "c") == []
+    with pytest.raises(ValueError, match=r"unknown dataset 'mnst'.*did you mean 'mnist'"):
+        fetch("mnst", cache=tmp_path / "c")
+    with pytest.raises(ValueError, match="applies to URLs only"):
+        fetch("mnist", sha256="0" * 64, cache=tmp_path / "c")
+
+
+def test_fetch_named_dataset_and_regzipped_mirror(served, tmp_path, monkeypatch):
+    www, server = served
+    raw = bytes(range(256)) * 40
+    canonical = gzip.compress(raw, mtime=0)
+    mirror = gzip.compress(raw, compresslevel=1, mtime=12345)  # other .gz bytes, same content
+    assert _sha(canonical) != _sha(mirror)
+    (www / "a.gz").write_bytes(mirror)
+    (www / "b.txt").write_bytes(b"b")
+    files = (
+        dl.RemoteFile(server.base + "a.gz", "a.gz", _sha(canonical), _sha(raw)),
+        dl.RemoteFile(server.base + "b.txt", "sub/b.txt", _sha(b"b")),
+    )
+    monkeypatch.setitem(dl.DATASETS, "toy", dl.Dataset("toy", "toys/toy", "test set", files))
+    cache = tmp_path / "cache"
+    folder = fetch("toy", cache=cache)
+    assert folder == cache / "toys" / "toy"
+    assert (folder / "a.gz").read_bytes() == mirror and (folder / "sub" / "b.txt").exists()
+    assert fetch("toy/sub/b.txt", cache=cache) == folder / "sub" / "b.txt"
+    assert len(server.hits) == 2
+    assert dl.dataset_location("toy", cache=cache) == folder
+    (www / "a.gz").write_bytes(gzip.compress(raw + b"x"))  # content differs: rejected
+    (folder / "a.gz").unlink()
+    with pytest.raises(ValueError, match=r"a\.gz: sha256 mismatch .*expected " + _sha(canonical)):
+        fetch("toy", cache=cache)
+    assert not (folder / "a.gz").exists()
+
+
+def test_fetch_archive_checks_each_table(served, tmp_path, monkeypatch):
+    www, server = served
+    table = "1\t0.5\t-1.5\n2\t2.0\t3.0\n"
+    same_numbers = "  1.0000000e+00  5.0000000e-01 -1.5000000e+00\n 2 2 3\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("Toy/Toy_TRAIN.txt", same_numbers)
+    (www / "toy.zip").write_bytes(buf.getvalue())
+    digest = dl.table_sha256(table)
+    assert digest == dl.table_sha256(same_numbers)  # formatting does not matter, numbers do
+    assert digest != dl.table_sha256(table.replace("3.0", "3.5"))
+    arch = dl.RemoteFile(
+        server.base + "toy.zip", "toy.zip", None, extract=(("Toy_TRAIN.txt", "T.txt", digest),)
+    )
+    monkeypatch.setitem(dl.DATASETS, "arch", dl.Dataset("arch", "ucr/Toy", "zip", (arch,)))
+    cache = tmp_path / "cache"
+    folder = fetch("arch", cache=cache)
+    assert (folder / "T.txt").read_text() == same_numbers
+    assert _all_files(cache) == [folder / "T.txt"]  # the zip itself is not kept
+    fetch("arch", cache=cache)
+    assert len(server.hits) == 1
+    bad = dl.RemoteFile(
+        server.base + "toy.zip", "toy.zip", None, extract=(("Toy_TRAIN.txt", "U.txt", "f" * 64),)
+    )
+    monkeypatch.setitem(dl.DATASETS, "arch", dl.Dataset("arch", "ucr/Bad", "zip", (bad,)))
+    with pytest.raises(ValueError, match="numbers differ from the pinned release"):
+        fetch("arch", cache=cache)
+    assert _all_files(cache / "ucr" / "Bad") == []
+
+
+def test_known_table_is_complete():
+    assert set(dl.DATASETS) == {"mnist", "fashion-mnist", "nab", "ecg5000"}
+    assert len(dl.DATASETS["nab"].files) == 60  # 58 series + 2 label files
+    for ds in dl.DATASETS.values():
+        for f in ds.files:
+            assert f.url.startswith("http") and (f.sha256 or f.raw_sha256 or f.extract)
+            for h in (f.sha256, f.raw_sha256, *(d for _, _, d in f.extract)):
+                assert h is None or (len(h) == 64 and int(h, 16) >= 0)
+
+
+def test_pinned_checksums_match_the_shared_copies():
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not shared.is_dir():
+        pytest.skip(f"{shared} not present (the shared datasets are not next to this checkout)")
+    for f in dl.DATASETS["mnist"].files:  # the shared .gz were re-gzipped: content must match
+        path = shared / "mnist" / f.path
+        assert _sha(gzip.decompress(path.read_bytes())) == f.raw_sha256
+    for f in dl.DATASETS["nab"].files[:3] + dl.DATASETS["nab"].files[-2:]:
+        assert _sha((shared / "nab" / f.path).read_bytes()) == f.sha256
+    for member, _, digest in dl.DATASETS["ecg5000"].files[0].extract:
+        tsv = shared / "ucr" / "ECG5000" / member.replace(".txt", ".tsv")
+        assert dl.table_sha256(tsv.read_text()) == digest
