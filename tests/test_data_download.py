@@ -187,3 +187,27 @@ def test_pinned_checksums_match_the_shared_copies():
     for member, _, digest in dl.DATASETS["ecg5000"].files[0].extract:
         tsv = shared / "ucr" / "ECG5000" / member.replace(".txt", ".tsv")
         assert dl.table_sha256(tsv.read_text()) == digest
+
+
+def test_cli_data_list_and_fetch(served, tmp_path):
+    from click.testing import CliRunner
+
+    from seqae.cli import cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["data", "list"])
+    assert res.exit_code == 0, res.output
+    assert [line.split()[0] for line in res.output.splitlines()] == list(dl.DATASETS)
+    www, server = served
+    (www / "x.csv").write_bytes(b"a,b\n1,2\n")
+    cache = tmp_path / "cache"
+    url = server.base + "x.csv"
+    res = runner.invoke(
+        cli, ["data", "fetch", url, "--sha256", _sha(b"a,b\n1,2\n"), "--cache", str(cache)]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == str(cache / "downloads" / "x.csv")
+    res = runner.invoke(
+        cli, ["data", "fetch", url, "--sha256", "1" * 64, "--cache", str(tmp_path / "c2")]
+    )
+    assert res.exit_code == 2 and "sha256 mismatch" in res.output and "Traceback" not in res.output
