@@ -137,7 +137,8 @@ def test_moving_digits_shape_range_seed():
     assert small.shape == (2, 5, 1, 32, 32) and small.max() <= 1.0
 
 
-def test_moving_digits_move_and_bounce_inside_the_frame():
+def test_moving_digits_move_and_bounce_inside_the_frame(monkeypatch):
+    monkeypatch.setattr("seqae.data.moving._BLOCK", 7)  # several blocks of sequences
     size, h, step = 40, 6, 0.3
     v = moving_digits(_dot(h), 50, frames=30, size=size, digits=1, step=step, seed=1)[:, :, 0]
     flat = v.reshape(50, 30, -1)
@@ -157,7 +158,8 @@ def test_moving_digits_move_and_bounce_inside_the_frame():
     assert turns > 50  # with step 0.3 over 30 frames every digit bounces
 
 
-def test_moving_digits_composite_is_elementwise_max():
+def test_moving_digits_composite_is_elementwise_max(monkeypatch):
+    monkeypatch.setattr("seqae.data.moving._BLOCK", 3)
     a = np.full((1, 8, 8), 0.5, np.float32)
     v = moving_digits(a, 20, frames=6, size=16, digits=2, seed=0)[:, :, 0]
     assert set(np.unique(v).tolist()) <= {0.0, 0.5}  # overlap stays 0.5: max, not sum

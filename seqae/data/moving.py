@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_BLOCK = 512  # sequences composited at once
+
 
 def _trajectories(
     rng: np.random.Generator, n: int, frames: int, digits: int, step: float
@@ -72,10 +74,11 @@ def moving_digits(
     # A writable view of every h x w patch: patches[i, t, y, x] is the patch with corner (y, x).
     # Each assignment below writes one patch per (i, t), so no two writes overlap.
     patches = np.lib.stride_tricks.sliding_window_view(video, (h, w), axis=(2, 3), writeable=True)
-    seq = np.arange(n)[:, None]  # (n, 1)
     frame = np.arange(frames)[None, :]  # (1, T)
-    for d in range(digits):  # later digits over earlier ones, by elementwise max
-        sel = (seq, frame, top[:, :, d], left[:, :, d])
-        digit = images[which[:, d]][:, None]  # (n, 1, h, w), broadcast over frames
-        patches[sel] = np.maximum(patches[sel], digit)
+    for lo in range(0, n, _BLOCK):  # blocks of sequences bound the temporary patch copies
+        seq = np.arange(lo, min(lo + _BLOCK, n))[:, None]  # (b, 1)
+        for d in range(digits):  # later digits over earlier ones, by elementwise max
+            sel = (seq, frame, top[seq[:, 0], :, d], left[seq[:, 0], :, d])
+            digit = images[which[seq[:, 0], d]][:, None]  # (b, 1, h, w), broadcast over frames
+            patches[sel] = np.maximum(patches[sel], digit)
     return video[:, :, None]  # (n, T, 1, Hs, Ws)
