@@ -133,6 +133,9 @@ def test_moving_digits_shape_range_seed():
     assert v.min() >= 0.0 and v.max() <= 1.0
     np.testing.assert_array_equal(v, moving_digits(imgs, 4, frames=20, size=64, seed=3))
     assert not np.array_equal(v, moving_digits(imgs, 4, frames=20, size=64, seed=4))
+    with pytest.MonkeyPatch.context() as mp:  # blocks of sequences do not change the result
+        mp.setattr("seqae.data.moving._BLOCK", 3)
+        np.testing.assert_array_equal(v, moving_digits(imgs, 4, frames=20, size=64, seed=3))
     small = moving_digits((imgs * 255).astype(np.uint8), 2, frames=5, size=32)  # uint8 scaled
     assert small.shape == (2, 5, 1, 32, 32) and small.max() <= 1.0
 
