@@ -83,12 +83,15 @@ class _Estimator:
         weight_decay: float = 0.0,
         device: str = "auto",
         verbose: bool = True,
+        validation_data: Any = None,
     ) -> _Estimator:
         """Fit the normaliser and the model; set ``history_`` and ``threshold_``. Returns self.
 
         ``validation_split`` of the samples (seeded) are held out for early stopping
         (``patience`` epochs) and for the anomaly threshold, the ``threshold_quantile`` of
-        their scores (of the training scores when nothing is held out).
+        their scores (of the training scores when nothing is held out). ``validation_data``
+        (same form as ``X``) is held out instead, and all of ``X`` is trained on (Keras'
+        ``validation_data``).
         """
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {validation_split}")
@@ -106,11 +109,15 @@ class _Estimator:
         dev = training.resolve_device(device)
         raw, _ = self._to_data(X)
         rng = training.seed_everything(self.seed)
-        n_val = round(validation_split * len(raw))
-        if n_val and len(raw) - n_val < 1:
-            raise ValueError(f"validation_split={validation_split} leaves no training samples")
-        perm = torch.from_numpy(rng.permutation(len(raw)))
-        train_raw, val_raw = raw.subset(perm[n_val:]), raw.subset(perm[:n_val])
+        if validation_data is not None:
+            train_raw, val_raw = raw, self._to_data(validation_data)[0]
+            n_val = len(val_raw)
+        else:
+            n_val = round(validation_split * len(raw))
+            if n_val and len(raw) - n_val < 1:
+                raise ValueError(f"validation_split={validation_split} leaves no training samples")
+            perm = torch.from_numpy(rng.permutation(len(raw)))
+            train_raw, val_raw = raw.subset(perm[n_val:]), raw.subset(perm[:n_val])
         self._fit_normaliser(train_raw)
         self.model_ = self._build_model()
         self.history_ = training.fit(
@@ -424,7 +431,8 @@ class SequenceAutoencoder(_Estimator):
 class ImageAutoencoder(_Estimator):
     """An image autoencoder: ``ImageAutoencoder(kind="dense", latent_size=32, seed=0)``.
 
-    Kinds: see :func:`seqae.models.image.make_image_model`. ``X``: ``(N, 28, 28)``,
+    Kinds: see :func:`seqae.models.image.make_image_model`; ``latent_size=None`` takes the
+    kind's default (32; 20 for "vae"). ``X``: ``(N, 28, 28)``,
     ``(N, 784)`` or ``(N, 1, 28, 28)`` floats in [0, 1]; uint8 images (0..255) are divided by
     255. Outputs come back in the input's shape.
     """
@@ -434,7 +442,7 @@ class ImageAutoencoder(_Estimator):
     def __init__(
         self,
         kind: str = "dense",
-        latent_size: int = 32,
+        latent_size: int | None = None,
         *,
         image_size: int = 28,
         seed: int = 0,

@@ -7,5 +7,6 @@ from seqae.models._registry import MODELS, register
 from seqae.models.base import AEOutput, Autoencoder
 
 # Each family module registers its models on import (one line per family below).
+from seqae.models import image  # noqa: E402, F401
 
 __all__ = ["MODELS", "AEOutput", "Autoencoder", "register"]

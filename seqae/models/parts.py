@@ -20,8 +20,9 @@ NoiseKind = Literal["gaussian", "masking"]
 class Bottleneck(nn.Module):
     """Linear map to the code, with an optional penalty.
 
-    - ``plain``: z = W h + b.
-    - ``sparse``: plain, plus ``sparsity * sum|z|`` per sample (L1 activity penalty), or with
+    - ``plain``: z = act(W h + b), ``act`` = ``activation`` or the identity.
+    - ``sparse``: plain, plus ``sparsity * sum|z|`` per sample (L1 activity penalty on the
+      activated code, as Keras' ``Dense(Z, activation, activity_regularizer=l1)``), or with
       ``sparsity_target=rho``, a sigmoid code and ``sparsity * KL(rho || rho_hat)`` (Ng 2011).
     - ``variational``: mu, log sigma^2 = W h + b; z = mu + sigma * eps while training (the
       reparameterisation trick, Kingma and Welling 2014, section 2.4), z = mu in eval mode;
@@ -38,12 +39,19 @@ class Bottleneck(nn.Module):
         sparsity: float = 1e-3,
         sparsity_target: float | None = None,
         beta: float = 1.0,
+        activation: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if kind not in ("plain", "sparse", "variational"):
             raise ValueError(
                 f"unknown bottleneck {kind!r}; expected 'plain', 'sparse' or 'variational'"
             )
+        if activation is not None and (kind == "variational" or sparsity_target is not None):
+            raise ValueError(
+                "a code activation applies to plain and L1-sparse codes only; got one with "
+                f"kind={kind!r}, sparsity_target={sparsity_target}; pass activation=None"
+            )
+        self.activation = activation
         self.kind, self.sparsity, self.sparsity_target, self.beta = (
             kind,
             sparsity,
@@ -58,6 +66,8 @@ class Bottleneck(nn.Module):
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
         a = self.proj(h)  # (B, Z) or (B, 2Z)
+        if self.activation is not None:
+            a = self.activation(a)
         if self.kind == "plain":
             return a, torch.zeros(a.shape[0], device=a.device, dtype=torch.float32)
         if self.kind == "sparse":
