@@ -151,36 +151,5 @@ def handson(
         click.echo(f"wrote {', '.join(str(p) for p in paths)}")
 
 
-@cli.group("data", cls=_Group)
-def data_() -> None:
-    """Datasets: list the downloadable ones, fetch them into the cache."""
-
-
-@data_.command("list")
-def data_list() -> None:
-    """Known datasets, their size in files, and where each is (shared folder or cache)."""
-    from seqae.data.download import DATASETS, dataset_location
-
-    width = max(len(n) for n in DATASETS)
-    for name, ds in DATASETS.items():
-        where = dataset_location(name) or "not downloaded"
-        click.echo(f"{name:<{width}}  {len(ds.files):>3} files  {ds.summary}  [{where}]")
-
-
-@data_.command("fetch")
-@click.argument("name")
-@click.option("--cache", type=click.Path(file_okay=False), default=None,
-              help="Cache folder (default: $SEQAE_CACHE, else ./data/cache).")  # fmt: skip
-@click.option("--sha256", default=None, help="Expected sha256 when NAME is a URL.")
-def data_fetch(name: str, cache: str | None, sha256: str | None) -> None:
-    """Download NAME (a dataset of `seqae data list`, NAME/FILE, or a URL), checking sha256.
-
-    Prints the folder (or file) where it now is. Files already cached are not downloaded again.
-    """
-    from seqae.data.download import fetch
-
-    click.echo(str(fetch(name, sha256=sha256, cache=cache)))
-
-
 def main() -> None:  # console-script entry point
     sys.exit(cli.main(prog_name="seqae", standalone_mode=True))
