@@ -57,35 +57,192 @@ def list_cells() -> None:
         click.echo(f"{e.name:<{width}}  {e.obj.__name__:<9} {e.summary}")
 
 
-@cli.group("data", cls=_Group)
-def data_() -> None:
-    """Datasets: list the downloadable ones, fetch them into the cache."""
+@cli.command("report")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False),
+              help="Results database written by `seqae bench run`.")  # fmt: skip
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder for report.html, report.md, figures/ and tables/.")  # fmt: skip
+@click.option("--run", "runs", multiple=True, metavar="RUN_ID",
+              help="Report only this run (repeatable); default: every run in --db.")  # fmt: skip
+@click.option("--baseline", metavar="DB_OR_RUN_ID", default=None,
+              help="Compare against another results database, or a run id of --db.")  # fmt: skip
+@click.option("--title", default="seqae benchmark report", show_default=True)
+def report(db: str, out: str, runs: tuple[str, ...], baseline: str | None, title: str) -> None:
+    """Turn a results database into an HTML page, Markdown, PNG/SVG figures and CSV tables.
 
-
-@data_.command("list")
-def data_list() -> None:
-    """Known datasets, their size in files, and where each is (shared folder or cache)."""
-    from seqae.data.download import DATASETS, dataset_location
-
-    width = max(len(n) for n in DATASETS)
-    for name, ds in DATASETS.items():
-        where = dataset_location(name) or "not downloaded"
-        click.echo(f"{name:<{width}}  {len(ds.files):>3} files  {ds.summary}  [{where}]")
-
-
-@data_.command("fetch")
-@click.argument("name")
-@click.option("--cache", type=click.Path(file_okay=False), default=None,
-              help="Cache folder (default: $SEQAE_CACHE, else ./data/cache).")  # fmt: skip
-@click.option("--sha256", default=None, help="Expected sha256 when NAME is a URL.")
-def data_fetch(name: str, cache: str | None, sha256: str | None) -> None:
-    """Download NAME (a dataset of `seqae data list`, NAME/FILE, or a URL), checking sha256.
-
-    Prints the folder (or file) where it now is. Files already cached are not downloaded again.
+    The page is self-contained (figures embedded) and opens offline. It holds a summary per
+    model, the figures, the course's claims with verdicts computed from the measurements, the
+    environment of every run, and, with --baseline, the ratios against the baseline.
     """
-    from seqae.data.download import fetch
+    from seqae.report.render import report_from_db
 
-    click.echo(str(fetch(name, sha256=sha256, cache=cache)))
+    files = report_from_db(db, out, list(runs) or None, baseline, title)
+    for c in files.claims:
+        click.echo(f"{c.verdict:>13}  {c.statement}")
+    n_fig = sum(1 for p in files.figures if p.suffix == ".png")
+    click.echo(
+        f"wrote {files.html} and {files.markdown} ({n_fig} figures, {len(files.tables)} tables)"
+    )
+
+
+@list_.command("models")
+def list_models() -> None:
+    """Every benchmarkable model: input kind, parameters at default size, summary."""
+    from seqae.bench.peers import unavailable
+    from seqae.bench.runner import benchmark_models
+
+    reg = benchmark_models()
+    width = max(len(e.name) for e in reg)
+    for e in reg:
+        try:
+            n = f"{e.obj(size='default').n_parameters():,}"
+        except Exception as exc:  # a model that cannot be built is listed, not fatal
+            n = f"? ({type(exc).__name__})"
+        click.echo(f"{e.name:<{width}}  {e.obj.input_kind:<8}  {n:>10}  {e.summary}")
+    for name, why in unavailable().items():
+        click.echo(f"{name:<{width}}  (unavailable: {why})")
+
+
+@cli.group("bench", cls=_Group)
+def bench() -> None:
+    """Run benchmark suites into a results database, and show the results."""
+
+
+_DEFAULT_DB = "seqae-results.db"
+
+
+@bench.command("run")
+@click.option("--suite", default="quick", show_default=True, metavar="NAME|PATH",
+              help="Built-in suite (smoke, quick, full, peers) or a suite .toml file.")  # fmt: skip
+@click.option("--device", "devices", default=None, metavar="LIST",
+              help="Comma-separated devices, e.g. cpu,cuda (default: the suite's).")  # fmt: skip
+@click.option("--models", default=None, metavar="PATTERNS",
+              help="Comma-separated names or shell patterns, e.g. 'lstm*,conv'.")  # fmt: skip
+@click.option("--repeats", type=int, default=None, help="Repeats per task (default: the suite's).")
+@click.option("--db", default=_DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+              help="The SQLite results file (created if missing).")  # fmt: skip
+@click.option("--resume", is_flag=True,
+              help="Finish the latest unfinished run of the same command in --db.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def bench_run(
+    ctx: click.Context,
+    suite: str,
+    devices: str | None,
+    models: str | None,
+    repeats: int | None,
+    db: str,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """Measure every model of a suite on its datasets, devices and repeats.
+
+    Each finished task is committed to --db at once: after Ctrl-C or a crash, the same
+    command with --resume runs only what is missing. A device this machine lacks is skipped
+    with a note (an error when it is the only one asked for).
+    """
+    from seqae.bench import suites
+    from seqae.bench.runner import execute, make_plan, start_or_resume
+    from seqae.bench.store import Store
+
+    s = suites.load(suite)
+    plan = make_plan(s, models, devices.split(",") if devices else None, repeats)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
+    with Store.open(db) as store:
+        run_id = start_or_resume(store, plan, resume)
+        try:
+            summary = execute(plan, store, run_id, progress=not quiet and sys.stderr.isatty())
+        except KeyboardInterrupt:
+            n = len(store.done_keys(run_id))
+            click.echo(
+                f"interrupted: {n} of {len(plan.tasks)} tasks are stored in {db} (run "
+                f"{run_id}); finish with the same command plus --resume",
+                err=True,
+            )
+            ctx.exit(130)
+    failed = len(summary.failed)
+    click.echo(
+        f"suite {s.name}: {summary.ran} tasks run, {summary.skipped} already stored, "
+        f"{failed} failed, in {summary.seconds:.1f} s; results in {db} (run {run_id})"
+    )
+    if failed:
+        first = summary.failed[0]
+        click.echo(
+            f"first failure: {first.key.model} on {first.key.dataset} ({first.key.device}): "
+            f"{first.error}; rerun with --resume to retry the failed tasks",
+            err=True,
+        )
+        ctx.exit(1)
+
+
+# columns of the results table, in order, when the metric was measured
+_TABLE_COLUMNS = {
+    "params": ("params", "{:,.0f}"),
+    "flops_train_step": ("GFLOP/step", "{:.3g}"),
+    "train_samples_per_s": ("train/s", "{:,.0f}"),
+    "epoch_seconds": ("epoch s", "{:.3g}"),
+    "infer_ms_per_batch": ("infer ms", "{:.3g}"),
+    "peak_mem_mb": ("peak MiB", "{:,.0f}"),
+    "mse": ("mse", "{:.4g}"),
+    "mse_start": ("mse start", "{:.4g}"),
+    "psnr": ("psnr dB", "{:.2f}"),
+    "roc_auc": ("roc auc", "{:.3f}"),
+    "probe_accuracy": ("probe acc", "{:.3f}"),
+}
+
+
+@bench.command("results")
+@click.option("--db", default=_DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+              help="The SQLite results file.")  # fmt: skip
+@click.option("--run", "run", default="all", show_default=True, metavar="ID|latest|all",
+              help="Which run to show.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+              show_default=True,
+              help="table: medians over repeats; csv: every stored value, one a row.")  # fmt: skip
+def bench_results(db: str, run: str, fmt: str) -> None:
+    """Print the results stored in --db."""
+    from seqae.bench.store import load_results, load_runs, summarise
+
+    runs = load_runs(db)
+    if runs.empty:
+        raise SeqaeError(f"{db} holds no run yet; fill it with `seqae bench run --db {db}`")
+    if run == "latest":
+        run_id: int | None = int(runs["run_id"].max())
+    elif run == "all":
+        run_id = None
+    else:
+        try:
+            run_id = int(run)
+        except ValueError:
+            raise SeqaeError(f"--run must be a run id, 'latest' or 'all', got {run!r}") from None
+        if run_id not in set(runs["run_id"]):
+            raise SeqaeError(
+                f"{db} has no run {run_id}; runs: {', '.join(map(str, runs['run_id']))}"
+            )
+    results = load_results(db, run_id)
+    if fmt == "csv":
+        click.echo(results.to_csv(index=False), nl=False)
+        return
+    table = summarise(results)
+    if table.empty:
+        click.echo("no results stored yet")
+        return
+    table = table.copy()
+    if "flops_train_step" in table:
+        table["flops_train_step"] = table["flops_train_step"] / 1e9
+    keep = ["run_id", "model", "dataset", "device", "repeats"]
+    shown = table[keep].astype(str)
+    for col, (title, spec) in _TABLE_COLUMNS.items():
+        if col in table and table[col].notna().any():
+            shown[title] = [("-" if v != v else spec.format(v)) for v in table[col]]
+    click.echo(shown.to_string(index=False))
+    for r in runs.itertuples():
+        if run_id is None or r.run_id == run_id:
+            click.echo(
+                f"run {r.run_id}: suite {r.suite}, {r.status}, {r.n_done}/{r.n_tasks} tasks "
+                f"done, {r.n_failed} failed, started {r.started}"
+            )
 
 
 @cli.command("handson")
@@ -149,6 +306,37 @@ def handson(
                 f"train BCE {r.train_bce:.4f}, {r.epoch_seconds:.2f} s/epoch"
             )
         click.echo(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+@cli.group("data", cls=_Group)
+def data_() -> None:
+    """Datasets: list the downloadable ones, fetch them into the cache."""
+
+
+@data_.command("list")
+def data_list() -> None:
+    """Known datasets, their size in files, and where each is (shared folder or cache)."""
+    from seqae.data.download import DATASETS, dataset_location
+
+    width = max(len(n) for n in DATASETS)
+    for name, ds in DATASETS.items():
+        where = dataset_location(name) or "not downloaded"
+        click.echo(f"{name:<{width}}  {len(ds.files):>3} files  {ds.summary}  [{where}]")
+
+
+@data_.command("fetch")
+@click.argument("name")
+@click.option("--cache", type=click.Path(file_okay=False), default=None,
+              help="Cache folder (default: $SEQAE_CACHE, else ./data/cache).")  # fmt: skip
+@click.option("--sha256", default=None, help="Expected sha256 when NAME is a URL.")
+def data_fetch(name: str, cache: str | None, sha256: str | None) -> None:
+    """Download NAME (a dataset of `seqae data list`, NAME/FILE, or a URL), checking sha256.
+
+    Prints the folder (or file) where it now is. Files already cached are not downloaded again.
+    """
+    from seqae.data.download import fetch
+
+    click.echo(str(fetch(name, sha256=sha256, cache=cache)))
 
 
 def main() -> None:  # console-script entry point

@@ -1,0 +1,424 @@
+"""The course's claims, each a pure function of a long results frame -> :class:`Claim`.
+
+A claim is decided by *checks*: comparisons between two measurements, each with a 95%
+interval from the spread over repeats (:mod:`seqae.report.stats`). A check is confirmed
+when its interval lies on the claimed side, contradicted when it lies on the other side,
+and undecided when it covers the boundary or the spread is unknown (one repeat).
+
+The verdict follows from the checks alone: "does not hold" if any check is contradicted,
+"holds" if every check is confirmed, otherwise "inconclusive" (the reason names the
+checks within the noise, or the measurements that are missing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from seqae.report.data import EXACT, sweep_length
+from seqae.report.stats import Estimate, fmt_estimate, fmt_ratio
+
+Verdict = Literal["holds", "does not hold", "inconclusive"]
+VERDICTS: tuple[Verdict, ...] = ("holds", "does not hold", "inconclusive")
+
+QUALITY_METRIC = "mse"  # the reconstruction error every model reports; lower is better
+# On the "remember the start" sweep the error of the first steps (where the pattern is) is
+# what a lost memory shows in; the error over all T steps is the fallback.
+SWEEP_METRICS = ("mse_start", "mse")
+EQUIVALENCE = 1.25  # "comparable": the error ratio's interval lies within [1/1.25, 1.25]
+MUCH_LESS = 0.5  # "much less degradation": at most half the plain RNN's
+SIMILAR_SIZE = 2.0  # "similar size": parameter counts within a factor of 2
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the course, and what the measurements say about it."""
+
+    key: str  # short id, used for anchors and in tests
+    statement: str
+    verdict: Verdict
+    evidence: str  # the numbers, one line per comparison
+    reason: str  # why this verdict, in words
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison: +1 confirmed, -1 contradicted, 0 within the noise."""
+
+    label: str
+    outcome: int
+    text: str
+
+
+def _values(df: pd.DataFrame, model: str, metric: str, **where: str) -> np.ndarray:
+    m = (df["model"] == model) & (df["metric"] == metric)
+    for col, val in where.items():
+        m &= df[col] == val
+    return df.loc[m, "value"].dropna().to_numpy(dtype=float)
+
+
+def _decide(key: str, statement: str, checks: list[Check], missing: str, criterion: str) -> Claim:
+    """The verdict from the checks; ``missing`` says what was not measured when none ran."""
+    if not checks:
+        return Claim(key, statement, "inconclusive", "—", f"not measured: {missing}")
+    evidence = "\n".join(c.text for c in checks)
+    bad = [c.label for c in checks if c.outcome < 0]
+    unclear = [c.label for c in checks if c.outcome == 0]
+    if bad:
+        return Claim(
+            key,
+            statement,
+            "does not hold",
+            evidence,
+            f"contradicted beyond the spread over repeats: {'; '.join(bad)} ({criterion})",
+        )
+    if unclear:
+        return Claim(
+            key,
+            statement,
+            "inconclusive",
+            evidence,
+            "within the spread over repeats (or one repeat, spread unknown): "
+            f"{'; '.join(unclear)} ({criterion})",
+        )
+    return Claim(key, statement, "holds", evidence, f"every comparison confirmed ({criterion})")
+
+
+def _less(
+    df: pd.DataFrame, a: str, b: str, metric: str, where: dict[str, str], ctx: str
+) -> Check | None:
+    """Check that ``a``'s mean of ``metric`` is below ``b``'s (a ratio test on the log scale)."""
+    va, vb = _values(df, a, metric, **where), _values(df, b, metric, **where)
+    if va.size == 0 or vb.size == 0 or (va <= 0).any() or (vb <= 0).any():
+        return None
+    exact = metric in EXACT
+    lr = Estimate.log_of(va, exact) - Estimate.log_of(vb, exact)  # log(a / b)
+    text = (
+        f"{ctx}: {a} {fmt_estimate(va)}, {b} {fmt_estimate(vb)} {metric}; {a}/{b} = {fmt_ratio(lr)}"
+    )
+    # Exact counts decide by value; measured ones by the interval of the ratio.
+    outcome = (1 if lr.mean < 0 else -1) if exact else -lr.sign()
+    return Check(f"{a} < {b} ({ctx})", outcome, text)
+
+
+def _groups(df: pd.DataFrame, models: tuple[str, ...], metric: str, by: list[str]) -> list[dict]:
+    """The values of ``by`` (e.g. dataset, device) where every model has ``metric``."""
+    sub = df[(df["metric"] == metric) & df["model"].isin(models)]
+    if sub.empty:
+        return []
+    have = sub.groupby(by)["model"].nunique()
+    keys = have[have == len(models)].index
+    return [dict(zip(by, k if isinstance(k, tuple) else (k,), strict=True)) for k in keys]
+
+
+def _ctx(where: dict[str, str]) -> str:
+    return ", ".join(where.values())
+
+
+# -- the claims -----------------------------------------------------------------------------
+
+
+def parameter_order(df: pd.DataFrame) -> Claim:
+    """Parameter count: RNN < GRU < LSTM at equal sizes (one LSTM gate more than GRU)."""
+    statement = "At equal layer sizes, parameter count: RNN < GRU < LSTM."
+    checks: list[Check] = []
+    for where in _groups(df, ("rnn", "gru", "lstm"), "params", ["dataset"]):
+        ctx = _ctx(where)
+        for a, b in (("rnn", "gru"), ("gru", "lstm")):
+            c = _less(df, a, b, "params", where, ctx)
+            if c:
+                checks.append(c)
+    return _decide(
+        "parameter_order",
+        statement,
+        checks,
+        "params of rnn, gru and lstm on one dataset",
+        "parameter counts are exact; models of one dataset share the suite's sizes",
+    )
+
+
+def training_speed(df: pd.DataFrame) -> Claim:
+    """Training speed: the RNN trains fastest, the GRU faster than the LSTM (per device)."""
+    statement = "Training speed: the plain RNN is fastest, and GRU trains faster than LSTM."
+    metric = "train_samples_per_s"
+    checks: list[Check] = []
+    for where in _groups(df, ("rnn", "gru", "lstm"), metric, ["device", "dataset"]):
+        ctx = _ctx(where)
+        for slow, fast in (("gru", "rnn"), ("lstm", "rnn"), ("lstm", "gru")):
+            c = _less(df, slow, fast, metric, where, ctx)  # slow's throughput below fast's
+            if c:
+                checks.append(Check(f"{fast} faster than {slow} ({ctx})", c.outcome, c.text))
+    return _decide(
+        "training_speed",
+        statement,
+        checks,
+        f"{metric} of rnn, gru and lstm",
+        "throughput ratio's 95% interval on one side of 1, per device and dataset",
+    )
+
+
+def long_term(df: pd.DataFrame) -> Claim:
+    """Long-term dependencies: error grows with T for the RNN, much less for LSTM and GRU."""
+    statement = (
+        "Long-term dependencies: the plain RNN degrades as sequences get longer; "
+        "LSTM and GRU much less."
+    )
+    sweep = df[df["dataset"].map(sweep_length).notna()]
+    metric = next((m for m in SWEEP_METRICS if m in set(sweep["metric"])), SWEEP_METRICS[0])
+    sub = sweep[sweep["metric"] == metric].copy()
+    sub["T"] = sub["dataset"].map(sweep_length)
+    models = ("rnn", "lstm", "gru")
+    lengths = None
+    for m in models:
+        t = set(sub.loc[sub["model"] == m, "T"])
+        lengths = t if lengths is None else lengths & t
+    if not lengths or len(lengths) < 2:
+        return _decide(
+            "long_term",
+            statement,
+            [],
+            f"{metric} of rnn, lstm and gru on two or more "
+            "lengths of the 'remember the start' sweep",
+            "",
+        )
+    t0, t1 = min(lengths), max(lengths)
+
+    def growth(model: str) -> tuple[Estimate, str]:
+        a = sub.loc[(sub["model"] == model) & (sub["T"] == t0), "value"].to_numpy(float)
+        b = sub.loc[(sub["model"] == model) & (sub["T"] == t1), "value"].to_numpy(float)
+        d = Estimate.of(b) - Estimate.of(a)
+        return (
+            d,
+            f"{model}: {metric} {fmt_estimate(a)} at T={t0:g} -> {fmt_estimate(b)} at T={t1:g}",
+        )
+
+    d_rnn, line = growth("rnn")
+    checks = [Check(f"rnn error grows from T={t0:g} to T={t1:g}", d_rnn.sign(), line)]
+    for m in ("lstm", "gru"):
+        d, line = growth(m)
+        # rnn growth - growth/MUCH_LESS > 0  <=>  m grows by less than MUCH_LESS of the rnn's.
+        checks.append(
+            Check(
+                f"{m} grows < {MUCH_LESS:g}x the rnn's", (d_rnn - d * (1 / MUCH_LESS)).sign(), line
+            )
+        )
+    return _decide(
+        "long_term",
+        statement,
+        checks,
+        "",
+        f"error growth from the shortest to the longest T; "
+        f"'much less' = under {MUCH_LESS:g} of the rnn's growth, beyond the 95% interval",
+    )
+
+
+def gru_vs_lstm(df: pd.DataFrame) -> Claim:
+    """GRU performs comparably to LSTM: error ratio within [0.8, 1.25] on most datasets."""
+    statement = "GRU usually performs comparably to LSTM."
+    metric = QUALITY_METRIC
+    bound = math.log(EQUIVALENCE)
+    per: list[Check] = []
+    for where in _groups(df, ("gru", "lstm"), metric, ["dataset"]):
+        va, vb = (_values(df, m, metric, **where) for m in ("gru", "lstm"))
+        if (va <= 0).any() or (vb <= 0).any():
+            continue
+        lr = Estimate.log_of(va) - Estimate.log_of(vb)
+        lo, hi = lr.interval()
+        if -bound < lo and hi < bound:
+            outcome = 1
+        elif lo > bound or hi < -bound:
+            outcome = -1
+        else:
+            outcome = 0
+        text = f"{_ctx(where)}: gru/lstm {metric} = {fmt_ratio(lr)}"
+        per.append(Check(_ctx(where), outcome, text))
+    if not per:
+        return _decide("gru_vs_lstm", statement, [], f"{metric} of gru and lstm", "")
+    n = len(per)
+    same = sum(c.outcome > 0 for c in per)
+    differ = sum(c.outcome < 0 for c in per)
+    criterion = (
+        f"comparable = ratio's 95% interval within [{1 / EQUIVALENCE:.2f}, {EQUIVALENCE:.2f}]; "
+        "'usually' = on more than half of the datasets"
+    )
+    evidence = "\n".join(c.text for c in per)
+    tally = f"comparable on {same} of {n} datasets, clearly different on {differ}"
+    if same * 2 > n:
+        return Claim("gru_vs_lstm", statement, "holds", evidence, f"{tally} ({criterion})")
+    if differ * 2 > n:
+        return Claim("gru_vs_lstm", statement, "does not hold", evidence, f"{tally} ({criterion})")
+    return Claim(
+        "gru_vs_lstm",
+        statement,
+        "inconclusive",
+        evidence,
+        f"{tally}; the rest within the spread over repeats ({criterion})",
+    )
+
+
+def beats_pca(df: pd.DataFrame) -> Claim:
+    """An autoencoder can beat PCA at the same code size (lower error than ``pca_mse``)."""
+    statement = "Autoencoders can beat PCA at the same code size."
+    checks: list[Check] = []
+    pairs = df[df["metric"] == "pca_mse"][["model", "dataset"]].drop_duplicates()
+    for model, dataset in pairs.itertuples(index=False):
+        ae = _values(df, model, QUALITY_METRIC, dataset=dataset)
+        pca = _values(df, model, "pca_mse", dataset=dataset)
+        if ae.size == 0 or (ae <= 0).any() or (pca <= 0).any():
+            continue
+        lr = Estimate.log_of(ae) - Estimate.log_of(pca)
+        text = (
+            f"{dataset}: {model} {QUALITY_METRIC} {fmt_estimate(ae)}, PCA {fmt_estimate(pca)}; "
+            f"ratio {fmt_ratio(lr)}"
+        )
+        checks.append(Check(f"{model} on {dataset}", -lr.sign(), text))
+    if not checks:
+        return _decide(
+            "beats_pca", statement, [], "pca_mse (PCA error at the model's code size)", ""
+        )
+    criterion = "'can beat' = at least one model's error ratio to PCA's interval below 1"
+    evidence = "\n".join(c.text for c in checks)
+    wins = [c.label for c in checks if c.outcome > 0]
+    if wins:
+        return Claim(
+            "beats_pca",
+            statement,
+            "holds",
+            evidence,
+            f"beats PCA beyond the noise: {'; '.join(wins)} ({criterion})",
+        )
+    if all(c.outcome < 0 for c in checks):
+        return Claim(
+            "beats_pca",
+            statement,
+            "does not hold",
+            evidence,
+            f"every model's error is above PCA's beyond the noise ({criterion})",
+        )
+    return Claim(
+        "beats_pca",
+        statement,
+        "inconclusive",
+        evidence,
+        f"no model beats PCA beyond the spread over repeats ({criterion})",
+    )
+
+
+def _pairwise(
+    df: pd.DataFrame,
+    key: str,
+    statement: str,
+    better: str,
+    base: str,
+    metric: str,
+    higher: bool,
+    what: str,
+) -> Claim:
+    """``better`` beats ``base`` on ``metric`` on every dataset both were measured on."""
+    checks = []
+    for where in _groups(df, (better, base), metric, ["dataset"]):
+        if higher:
+            c = _less(df, base, better, metric, where, _ctx(where))
+        else:
+            c = _less(df, better, base, metric, where, _ctx(where))
+        if c:
+            checks.append(c)
+    return _decide(
+        key,
+        statement,
+        checks,
+        f"{metric} ({what}) of {better} and {base}",
+        "ratio's 95% interval on the claimed side of 1, per dataset",
+    )
+
+
+def sparse_codes(df: pd.DataFrame) -> Claim:
+    """A sparse AE's codes have more near-zero units than the plain dense AE's."""
+    return _pairwise(
+        df,
+        "sparse_codes",
+        "Sparse autoencoders give sparser codes (than a plain autoencoder).",
+        "sparse",
+        "dense",
+        "code_sparsity",
+        True,
+        "fraction of near-zero code units",
+    )
+
+
+def denoising(df: pd.DataFrame) -> Claim:
+    """A denoising AE reconstructs clean inputs from noisy ones better than the plain AE."""
+    return _pairwise(
+        df,
+        "denoising",
+        "Denoising autoencoders reconstruct noisy inputs better (than a plain autoencoder).",
+        "denoising",
+        "dense",
+        "noisy_mse",
+        False,
+        "error of the clean target from a noisy input",
+    )
+
+
+def convlstm_video(df: pd.DataFrame) -> Claim:
+    """ConvLSTM has lower error than a flat LSTM of similar size on video."""
+    statement = "ConvLSTM suits spatio-temporal data better than a flat LSTM of similar size."
+    metric = QUALITY_METRIC
+    checks: list[Check] = []
+    sizes: list[str] = []
+    for where in _groups(df, ("convlstm", "lstm"), metric, ["dataset"]):
+        pc = _values(df, "convlstm", "params", **where)
+        pl = _values(df, "lstm", "params", **where)
+        if pc.size and pl.size:
+            ratio = pc.mean() / pl.mean()
+            if not 1 / SIMILAR_SIZE <= ratio <= SIMILAR_SIZE:
+                sizes.append(f"{_ctx(where)}: convlstm {pc.mean():,.0f} vs lstm {pl.mean():,.0f}")
+                continue
+        c = _less(df, "convlstm", "lstm", metric, where, _ctx(where))
+        if c:
+            checks.append(c)
+    if not checks and sizes:
+        return Claim(
+            "convlstm_video",
+            statement,
+            "inconclusive",
+            "\n".join(sizes),
+            f"sizes not similar (parameter counts differ by more than {SIMILAR_SIZE:g}x)",
+        )
+    return _decide(
+        "convlstm_video",
+        statement,
+        checks,
+        f"{metric} of convlstm and lstm on one video dataset",
+        f"error ratio's 95% interval below 1; parameter counts within {SIMILAR_SIZE:g}x",
+    )
+
+
+CLAIMS: tuple[Callable[[pd.DataFrame], Claim], ...] = (
+    parameter_order,
+    training_speed,
+    long_term,
+    gru_vs_lstm,
+    beats_pca,
+    sparse_codes,
+    denoising,
+    convlstm_video,
+)
+
+# The metric names the claims read, beyond the summary's: the harness must store these.
+NEEDED_METRICS = ("params", "train_samples_per_s", "mse", "pca_mse", "code_sparsity", "noisy_mse")
+
+
+def evaluate(results: pd.DataFrame) -> list[Claim]:
+    """Every claim, in the course's order, decided from ``results`` (long format)."""
+    return [claim(results) for claim in CLAIMS]
+
+
+def to_frame(claims: list[Claim]) -> pd.DataFrame:
+    """The claims as a table (for CSV): key, statement, verdict, evidence, reason."""
+    return pd.DataFrame([c.__dict__ for c in claims], columns=list(Claim.__dataclass_fields__))

@@ -1,0 +1,292 @@
+"""Write a report: one self-contained HTML page, the same content as Markdown, each figure
+as PNG and SVG, each table as CSV.
+
+Layout of ``out``::
+
+    report.html          figures embedded as base64 PNG; no script, no external resource
+    report.md            the same sections; figures linked as figures/<key>.png
+    figures/<key>.png    and figures/<key>.svg
+    tables/<name>.csv    summary (tidy stats), claims, environment (+ comparison)
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from seqae.report import claims as _claims
+from seqae.report import figures as _figures
+from seqae.report import tables as _tables
+from seqae.report.data import ReportData
+
+SECTIONS = (
+    ("summary", "Summary"),
+    ("figures", "Figures"),
+    ("claims", "What the course claims, measured"),
+    ("comparison", "Comparison with the baseline"),
+    ("environment", "Environment"),
+)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;
+background:#fff;line-height:1.45}
+main{max-width:1200px;margin:0 auto;padding:1.5rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;
+margin-top:2.2rem}
+.meta{color:#555;font-size:.9rem}nav a{margin-right:1rem}
+.tbl{border-collapse:collapse;font-size:.8rem;display:block;overflow-x:auto;max-width:100%}
+.tbl th,.tbl td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
+.tbl th{background:#f4f4f6}.tbl td:first-child,.tbl td:nth-child(2){text-align:left}
+figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85rem;color:#444}
+.claim{border:1px solid #ddd;border-left-width:6px;border-radius:4px;padding:.6rem .9rem;
+margin:.8rem 0}
+.claim h3{margin:.1rem 0 .4rem;font-size:1rem}
+.verdict{font-weight:700;padding:.05rem .45rem;border-radius:3px;color:#fff;font-size:.85rem}
+.v-holds{border-left-color:#2e7d32}.v-holds .verdict{background:#2e7d32}
+.v-does-not-hold{border-left-color:#c62828}.v-does-not-hold .verdict{background:#c62828}
+.v-inconclusive{border-left-color:#9e9e9e}.v-inconclusive .verdict{background:#757575}
+pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem;white-space:pre-wrap}
+.skipped{color:#666;font-size:.85rem}
+"""
+
+
+@dataclass
+class ReportFiles:
+    """What :func:`write_report` wrote."""
+
+    html: Path
+    markdown: Path
+    figures: list[Path] = field(default_factory=list)  # PNG and SVG
+    tables: list[Path] = field(default_factory=list)
+    claims: list[_claims.Claim] = field(default_factory=list)
+
+
+def _slug(verdict: str) -> str:
+    return verdict.replace(" ", "-")
+
+
+def _md_cell(v: object) -> str:
+    s = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+    return s.replace("|", "\\|").replace("\n", "<br>")
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub pipe table (no index)."""
+    if df.empty:
+        return "_(empty)_"
+    head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(False)]
+    return "\n".join([head, rule, *body])
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "<p><em>(empty)</em></p>"
+    return df.to_html(index=False, border=0, classes="tbl", escape=True, na_rep="")
+
+
+class _Doc:
+    """Builds the HTML and the Markdown side by side, so they carry the same content."""
+
+    def __init__(self) -> None:
+        self.h: list[str] = []
+        self.m: list[str] = []
+
+    def section(self, key: str, title: str) -> None:
+        if self.h:
+            self.h.append("</section>")
+        self.h.append(f'<section id="{key}"><h2>{html.escape(title)}</h2>')
+        self.m.append(f'\n<a id="{key}"></a>\n\n## {title}\n')
+
+    def para(self, text: str, cls: str = "") -> None:
+        c = f' class="{cls}"' if cls else ""
+        self.h.append(f"<p{c}>{html.escape(text)}</p>")
+        self.m.append(f"{text}\n")
+
+    def items(self, lines: list[str]) -> None:
+        self.h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in lines) + "</ul>")
+        self.m.append("\n".join(f"- {x}" for x in lines) + "\n")
+
+    def table(self, df: pd.DataFrame, csv_name: str) -> None:
+        self.h.append(_html_table(df))
+        self.h.append(f'<p class="meta">CSV: <a href="tables/{csv_name}">tables/{csv_name}</a></p>')
+        self.m.append(md_table(df) + f"\n\nCSV: [tables/{csv_name}](tables/{csv_name})\n")
+
+    def figure(self, plot: _figures.Plot, png: bytes) -> None:
+        b64 = base64.b64encode(png).decode("ascii")
+        self.h.append(
+            f'<figure id="fig-{plot.key}"><h3>{html.escape(plot.title)}</h3>'
+            f'<img src="data:image/png;base64,{b64}" alt="{html.escape(plot.title)}">'
+            f"<figcaption>{html.escape(plot.caption)} "
+            f'(<a href="figures/{plot.key}.svg">SVG</a>)</figcaption></figure>'
+        )
+        self.m.append(
+            f"### {plot.title}\n\n![{plot.title}](figures/{plot.key}.png)\n\n"
+            f"{plot.caption} ([SVG](figures/{plot.key}.svg))\n"
+        )
+
+    def claim(self, c: _claims.Claim) -> None:
+        self.h.append(
+            f'<article class="claim v-{_slug(c.verdict)}" id="claim-{c.key}">'
+            f"<h3>{html.escape(c.statement)}</h3>"
+            f'<p><span class="verdict">{html.escape(c.verdict)}</span> '
+            f"{html.escape(c.reason)}</p><pre>{html.escape(c.evidence)}</pre></article>"
+        )
+        ev = "\n".join(f"    {line}" for line in c.evidence.splitlines())
+        self.m.append(f"### {c.statement}\n\n**{c.verdict}**: {c.reason}\n\n{ev}\n")
+
+
+def write_report(
+    data: ReportData,
+    out: str | Path,
+    baseline: ReportData | None = None,
+    title: str = "seqae benchmark report",
+    baseline_name: str = "the baseline",
+) -> ReportFiles:
+    """Render ``data`` (and its comparison with ``baseline``) into the folder ``out``."""
+    out = Path(out)
+    fig_dir, tab_dir = out / "figures", out / "tables"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    tab_dir.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
+
+    def csv(df: pd.DataFrame, name: str) -> None:
+        df.to_csv(tab_dir / name, index=False)
+        files.tables.append(tab_dir / name)
+
+    def fig(doc: _Doc, plot: _figures.Plot) -> None:
+        png = _figures.save(plot, fig_dir)
+        files.figures += [fig_dir / f"{plot.key}.png", fig_dir / f"{plot.key}.svg"]
+        doc.figure(plot, png)
+
+    results = data.results
+    doc = _Doc()
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    runs = ", ".join(sorted(results["run_id"].unique(), key=lambda r: (len(r), r)))
+    devices = ", ".join(sorted(results["device"].unique()))
+    meta = (
+        f"Source: {data.source or 'in-memory results'} · runs {runs} · devices {devices} · "
+        f"{results['model'].nunique()} models · {results['dataset'].nunique()} datasets · "
+        f"generated {stamp}"
+    )
+    sections = [s for s in SECTIONS if baseline is not None or s[0] != "comparison"]
+
+    doc.section("summary", "Summary")
+    for note in data.notes:
+        doc.para(f"Note: {note}.")
+    doc.para(
+        "Per dataset and model: mean ± sample sd over repeats (n = repeats). Speed and memory "
+        "per device; parameters and quality pooled over devices."
+    )
+    doc.table(_tables.summary(results), "summary.csv")
+    csv(_tables.stats(results), "summary.csv")  # the numbers behind it, one row per metric
+
+    doc.section("figures", "Figures")
+    plots, skipped = _figures.make_figures(data)
+    for plot in plots:
+        fig(doc, plot)
+    if skipped:
+        doc.para("Not drawn, for lack of data:", "skipped")
+        doc.items([f"{t}: {why}" for t, why in skipped])
+
+    doc.section("claims", "What the course claims, measured")
+    doc.para(
+        "Each verdict is computed from the stored measurements: a comparison counts only when "
+        "its 95% interval over repeats lies on one side; otherwise the claim is inconclusive."
+    )
+    files.claims = _claims.evaluate(results)
+    for c in files.claims:
+        doc.claim(c)
+    claims_df = _claims.to_frame(files.claims)
+    doc.table(claims_df[["statement", "verdict"]], "claims.csv")
+    csv(claims_df, "claims.csv")
+
+    if baseline is not None:
+        doc.section("comparison", "Comparison with the baseline")
+        cmp = _tables.compare(results, baseline.results)
+        doc.para(
+            f"Current: {data.source or 'current results'}; baseline: {baseline_name} "
+            f"({baseline.source or 'baseline results'}). Ratios are current / baseline."
+        )
+        lines = _tables.change_lines(cmp, baseline_name)
+        if lines:
+            doc.items(lines)
+        else:
+            doc.para("No difference beyond the spread over repeats.")
+        for plot in _figures.comparison_figures(cmp):
+            fig(doc, plot)
+        shown = cmp.assign(
+            ratio=cmp["ratio"].map("{:.3g}".format),
+            interval=[f"[{a:.3g}, {b:.3g}]" for a, b in zip(cmp["lo"], cmp["hi"], strict=True)],
+        )[["model", "dataset", "device", "metric", "ratio", "interval", "change"]]
+        doc.table(shown, "comparison.csv")
+        csv(cmp, "comparison.csv")
+
+    doc.section("environment", "Environment")
+    doc.para("Where each run's results came from.")
+    env = _tables.environment(data.runs)
+    doc.table(env, "environment.csv")
+    csv(env, "environment.csv")
+    doc.h.append("</section>")
+
+    nav = " ".join(f'<a href="#{k}">{html.escape(t)}</a>' for k, t in sections)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="icon" href="data:,"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
+        f'<p class="meta">{html.escape(meta)}</p><nav>{nav}</nav>'
+        + "\n".join(doc.h)
+        + "</main></body></html>\n"
+    )
+    files.html.write_text(page, encoding="utf-8")
+    toc = " · ".join(f"[{t}](#{k})" for k, t in sections)
+    files.markdown.write_text(
+        f"# {title}\n\n{meta}\n\n{toc}\n" + "\n".join(doc.m), encoding="utf-8"
+    )
+    return files
+
+
+def report_from_db(
+    db: str | Path,
+    out: str | Path,
+    runs: list[str] | None = None,
+    baseline: str | Path | None = None,
+    title: str = "seqae benchmark report",
+) -> ReportFiles:
+    """Read ``db`` (only ``runs`` when given) and write its report into ``out``.
+
+    ``baseline`` is another results database, or a run id of ``db``; in the latter case the
+    current results are ``runs``, or every other run of ``db`` when ``runs`` is not given.
+    """
+    from seqae.bench import store
+    from seqae.report.data import load
+
+    base_data, base_name = None, ""
+    if baseline is not None:
+        spec = str(baseline)
+        if Path(spec).is_file():
+            base_data = load(spec)
+            base_name = f"baseline {Path(spec).name}"
+        else:
+            ids = [str(r) for r in store.load_runs(db)["run_id"]]
+            if spec not in ids:
+                raise ValueError(
+                    f"--baseline {spec!r} is neither a results file nor a run id of {db} "
+                    f"(runs: {', '.join(ids) or 'none'}); give an existing .sqlite path or run id"
+                )
+            base_data = load(db, [spec])
+            base_name = f"run {spec}"
+            if not runs:
+                runs = [r for r in ids if r != spec]
+                if not runs:
+                    raise ValueError(f"{db} holds only run {spec}; nothing to compare it with")
+    data = load(db, runs)
+    return write_report(data, out, base_data, title=title, baseline_name=base_name)

@@ -1,0 +1,177 @@
+"""The report's tables, from the long results frame: summary, environment, comparison.
+
+Each function returns DataFrames: a numeric one (written as CSV) and, where numbers need
+their spread shown, a display one of strings ("mean ± sd (n)").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from seqae.report.data import (
+    COST,
+    DEVICE_BOUND,
+    EXACT,
+    EXTRA_QUALITY,
+    HIGHER_IS_BETTER,
+    LABELS,
+    LOWER_IS_BETTER,
+    QUALITY,
+    SUMMARY_SKIP,
+)
+from seqae.report.stats import Estimate, fmt_estimate
+
+STAT_COLUMNS = ["model", "dataset", "device", "metric", "n", "mean", "std", "min", "max"]
+
+
+def metric_order(metrics: list[str] | set[str]) -> list[str]:
+    """Known metrics in the report's order (cost, then quality), then any others by name."""
+    known = [m for m in (*COST, *QUALITY, *EXTRA_QUALITY) if m in metrics]
+    return known + sorted(set(metrics) - set(known))
+
+
+def stats(results: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, dataset, device, metric): n, mean, std (ddof 1, NaN for n=1), min, max."""
+    if results.empty:
+        return pd.DataFrame(columns=STAT_COLUMNS)
+    g = results.dropna(subset=["value"]).groupby(["model", "dataset", "device", "metric"])["value"]
+    out = g.agg(n="count", mean="mean", std="std", min="min", max="max").reset_index()
+    return out[STAT_COLUMNS]
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, model); cells are 'mean ± sd (n)' over repeats.
+
+    Device-bound metrics (throughput, epoch time, latency, memory) get one column per
+    device; the others (parameters, quality) pool the repeats of every device.
+    """
+    if results.empty:
+        return pd.DataFrame(columns=["dataset", "model"])
+    devices = sorted(results["device"].unique())
+    metrics = metric_order(set(results["metric"]) - SUMMARY_SKIP)
+    rows = []
+    for (dataset, model), g in results.groupby(["dataset", "model"], sort=True):
+        row: dict[str, str] = {"dataset": dataset, "model": model}
+        for m in metrics:
+            vals = g[g["metric"] == m]
+            if m in DEVICE_BOUND:
+                for d in devices:
+                    v = vals.loc[vals["device"] == d, "value"]
+                    row[f"{LABELS.get(m, m)} [{d}]"] = fmt_estimate(v) if len(v) else "–"
+            elif m in EXACT:
+                v = vals["value"].dropna()
+                row[LABELS.get(m, m)] = f"{v.mean():,.0f}" if len(v) else "–"
+            else:
+                row[LABELS.get(m, m)] = fmt_estimate(vals["value"]) if len(vals) else "–"
+        rows.append(row)
+    out = pd.DataFrame(rows).fillna("–")
+    keep = [c for c in out.columns if c in ("dataset", "model") or (out[c] != "–").any()]
+    return out[keep]
+
+
+def environment(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: id, suite, status, start time and every environment field."""
+    if runs.empty:
+        return pd.DataFrame(columns=["run_id"])
+    out = runs.copy()
+    for c in out.columns:
+        out[c] = out[c].map(
+            lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
+        )
+    return out.dropna(axis=1, how="all")
+
+
+# -- comparing two result sets ---------------------------------------------------------------
+
+COMPARE_COLUMNS = [
+    "model", "dataset", "device", "metric", "current", "baseline", "ratio", "lo", "hi",
+    "n_current", "n_baseline", "change",
+]  # fmt: skip
+
+
+def _device_key(current: pd.DataFrame, baseline: pd.DataFrame) -> bool:
+    """Match on device unless the two sides ran on different devices (CPU against CUDA)."""
+    dc, db = set(current["device"]), set(baseline["device"])
+    if dc & db:
+        return True
+    if len(dc) > 1 or len(db) > 1:
+        raise ValueError(
+            f"cannot pair devices {sorted(dc)} with {sorted(db)}; compare one device against "
+            "one other, or result sets that share a device"
+        )
+    return False
+
+
+def compare(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, dataset, device, metric) in both sets: the ratio current/baseline of the
+    means with its 95% interval (log scale, delta method over repeats).
+
+    ``change`` is +1 / -1 where the interval lies above / below 1, 0 within the noise.
+    When the two sets ran on different devices, rows pair across them and ``device`` reads
+    "cuda vs cpu".
+    """
+    by_device = _device_key(current, baseline)
+    key = ["model", "dataset", "device", "metric"] if by_device else ["model", "dataset", "metric"]
+    cur = current.dropna(subset=["value"])
+    base = baseline.dropna(subset=["value"])
+    bgroups = dict(list(base.groupby(key)))
+    label = None if by_device else f"{cur['device'].iloc[0]} vs {base['device'].iloc[0]}"
+    rows = []
+    for k, g in cur.groupby(key):
+        if k not in bgroups:
+            continue
+        a, b = g["value"].to_numpy(float), bgroups[k]["value"].to_numpy(float)
+        if (a <= 0).any() or (b <= 0).any():
+            continue  # ratios need positive values (all the report's metrics are)
+        exact = k[-1] in EXACT
+        lr = Estimate.log_of(a, exact) - Estimate.log_of(b, exact)
+        lo, hi = lr.interval()
+        change = (int(np.sign(lr.mean)) if lr.mean != 0 else 0) if exact else lr.sign()
+        d = dict(zip(key, k, strict=True))
+        rows.append(
+            {
+                "model": d["model"], "dataset": d["dataset"], "device": d.get("device", label),
+                "metric": d["metric"], "current": a.mean(), "baseline": b.mean(),
+                "ratio": math.exp(lr.mean), "lo": math.exp(lo), "hi": math.exp(hi),
+                "n_current": a.size, "n_baseline": b.size, "change": change,
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
+
+
+_WORDS = {
+    "train_samples_per_s": ("trains faster", "trains slower"),
+    "epoch_seconds": ("takes longer per epoch", "takes less time per epoch"),
+    "infer_ms_per_batch": ("has higher inference latency", "has lower inference latency"),
+    "peak_mem_mb": ("uses more memory", "uses less memory"),
+    "params": ("has more parameters", "has fewer parameters"),
+    "flops_train_step": ("needs more FLOPs", "needs fewer FLOPs"),
+}
+
+
+def change_lines(cmp: pd.DataFrame, baseline_name: str = "the baseline") -> list[str]:
+    """One plain-language line per model whose results differ beyond the noise."""
+    lines = []
+    for model, g in cmp[cmp["change"] != 0].groupby("model", sort=True):
+        parts = []
+        rank = {m: i for i, m in enumerate(metric_order(set(g["metric"])))}
+        g = g.sort_values(
+            ["metric", "dataset"], key=lambda c: c.map(rank) if c.name == "metric" else c
+        )
+        for r in g.itertuples(index=False):
+            up = r.change > 0
+            if r.metric in _WORDS:
+                what = _WORDS[r.metric][0 if up else 1]
+            else:
+                what = f"has {'higher' if up else 'lower'} {LABELS.get(r.metric, r.metric)}"
+            if r.metric in HIGHER_IS_BETTER or r.metric in LOWER_IS_BETTER:
+                better = up == (r.metric in HIGHER_IS_BETTER)
+                what += " (better)" if better else " (worse)"
+            ci = "" if math.isnan(r.lo) else f" [{r.lo:.3g}, {r.hi:.3g}]"
+            parts.append(f"{what}: ×{r.ratio:.3g}{ci} on {r.dataset} ({r.device})")
+        lines.append(f"{model} {'; '.join(parts)}, against {baseline_name}.")
+    return lines

@@ -1,0 +1,407 @@
+"""seqae report: a results database -> HTML + Markdown + PNG/SVG figures + CSV tables.
+
+A small database is written through the real store (seqae.bench.store) with known numbers,
+so the tables can be checked against means and sds computed here by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html.parser
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from seqae.bench import store
+from seqae.cli import cli
+from seqae.report import Claim, evaluate, figures, render, tables
+from seqae.report import data as rdata
+from seqae.report.stats import Estimate
+
+ENV = {
+    "seqae": "0.1.0",
+    "git": {"commit": "0123abcd", "dirty": False},
+    "torch": "2.13.0",
+    "cpu": "Test CPU @ 2GHz",
+    "torch_threads": 2,
+    "cuda": None,
+    "cudnn": None,
+    "devices": {"cpu": {"name": "Test CPU @ 2GHz"}},
+}
+
+# (model, dataset) -> per-metric mean; repeats add a known +-spread (see _values).
+SEQ = {"rnn": (120, 3000.0, 0.30), "gru": (330, 2000.0, 0.20), "lstm": (440, 1500.0, 0.21)}
+IMG = {"dense": 50_992, "sparse": 50_992, "denoising": 50_992, "conv": 20_000}
+SPREAD = (-1.0, 0.0, 1.0)  # repeat offsets, in units of 1% of the mean: sd = 1% exactly
+
+
+def _values(mean: float) -> list[float]:
+    return [mean * (1 + 0.01 * d) for d in SPREAD]
+
+
+def _task(model, dataset, device, rep, metrics, artifacts=None) -> store.TaskRecord:
+    return store.TaskRecord(
+        key=store.TaskKey(model, dataset, device, "cfg1", rep),
+        config={},
+        status="done",
+        started=store.now(),
+        seconds=1.0,
+        metrics=[store.Metric(k, v) for k, v in metrics.items()],
+        artifacts=artifacts or {},
+    )
+
+
+def make_db(path: Path, speed_scale: float = 1.0, device: str = "cpu", small: bool = False) -> Path:
+    """A database with every figure's data: sequence, image, video, sweep, scores, peers.
+
+    ``small``: the sequence models on "sine" only (a quick second result set).
+    """
+    rng = np.random.default_rng(0)
+    with store.Store.open(path) as s:
+        env = {**ENV, "devices": {device: {"name": f"{device} device"}}}
+        run = s.start_run("fixture", {}, "", env, 0)
+        for rep, off in enumerate(SPREAD):
+            k = 1 + 0.01 * off
+            for model, (params, speed, mse) in SEQ.items():
+                x = rng.normal(size=(8, 30, 2)).astype(np.float16)
+                arts = {
+                    "curve": {
+                        "epoch": np.arange(1, 4),
+                        "train_loss": np.array([1.0, 0.5, 0.3]) * mse * 3 * k,
+                        "val_loss": np.array([1.1, 0.6, 0.35]) * mse * 3 * k,
+                        "seconds": np.ones(3),
+                    },
+                    "examples": {"inputs": x, "recons": (x * 0.9).astype(np.float16)},
+                    "scores": {
+                        "scores": np.r_[rng.normal(1, 0.2, 40), rng.normal(2, 0.3, 10)],
+                        "labels": np.r_[np.zeros(40, bool), np.ones(10, bool)],
+                        "threshold": np.float32(1.5),
+                    },
+                }
+                metrics = {
+                    "params": params,
+                    "train_samples_per_s": speed * k * speed_scale,
+                    "epoch_seconds": 10.0 / (speed * k * speed_scale),
+                    "infer_ms_per_batch": 2.0 * k,
+                    "peak_mem_mb": 300.0 * k,
+                    "mse": mse * k,
+                    "mae": mse * 0.8 * k,
+                    "roc_auc": 0.9 * k,
+                }
+                s.add_task(run, _task(model, "sine", device, rep, metrics, arts))
+                if small:
+                    continue
+                for T, grow in ((25, 1.0), (100, 2.0), (400, 4.0)):
+                    g = grow if model == "rnn" else 1 + (grow - 1) * 0.1
+                    m = {"params": params, "mse": 0.1 * k, "mse_start": 0.1 * g * k}
+                    s.add_task(run, _task(model, f"remember-T{T}", device, rep, m))
+            if small:
+                continue
+            for model, params in IMG.items():
+                img = rng.uniform(size=(10, 1, 8, 8)).astype(np.float16)
+                m = {
+                    "params": params,
+                    "train_samples_per_s": 5000.0 * k,
+                    "mse": (0.02 if model != "dense" else 0.03) * k,
+                    "psnr": 17.0 * k,
+                    "probe_accuracy": 0.8 * k,
+                    "pca_mse": 0.025 * k,
+                    "code_sparsity": (0.7 if model == "sparse" else 0.2) * k,
+                    "noisy_mse": (0.03 if model == "denoising" else 0.06) * k,
+                }
+                arts = {"examples": {"inputs": img, "recons": img}}
+                s.add_task(run, _task(model, "digits", device, rep, m, arts))
+            for model, (params, mse) in {"convlstm": (9000, 0.01), "lstm": (12000, 0.04)}.items():
+                vid = rng.uniform(size=(2, 10, 1, 16, 16)).astype(np.float16)
+                m = {"params": params, "mse": mse * k, "train_samples_per_s": 100.0 * k}
+                arts = {"examples": {"inputs": vid, "recons": vid}}
+                s.add_task(run, _task(model, "moving-digits", device, rep, m, arts))
+            for model, speed in (("lstm", 1500.0), ("sequitur-lstm", 150.0)):
+                m = {"params": 440, "mse": 0.2 * k, "train_samples_per_s": speed * k}
+                s.add_task(run, _task(model, "sine-peer", device, rep, m))
+        s.set_run_status(run, "done")
+    return path
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    return make_db(tmp_path_factory.mktemp("db") / "results.sqlite")
+
+
+@dataclass
+class Rendered:
+    html: Path
+    markdown: Path
+    figures: list[Path]
+    tables: list[Path]
+    claims: list[Claim]
+    output: str
+
+
+@pytest.fixture(scope="module")
+def report(db, tmp_path_factory) -> Rendered:
+    """The fixture database rendered once through the command line."""
+    out = tmp_path_factory.mktemp("report")
+    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return Rendered(
+        out / "report.html",
+        out / "report.md",
+        sorted((out / "figures").iterdir()),
+        sorted((out / "tables").iterdir()),
+        evaluate(rdata.load(db).results),
+        res.output,
+    )
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects sections, figures with embedded images, external references, claim verdicts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.figures: dict[str, str] = {}
+        self.external: list[str] = []
+        self._fig: str | None = None
+        self._verdict = False
+        self.verdicts: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.append(a.get("id", ""))
+        if tag == "figure":
+            self._fig = a.get("id", "")
+        if tag == "img":
+            src = a.get("src", "")
+            if self._fig is not None:
+                self.figures[self._fig] = src
+            if not src.startswith("data:"):
+                self.external.append(src)
+        if tag in ("link", "script") and (a.get("href") or a.get("src") or "data:").split(":")[
+            0
+        ] in ("http", "https"):
+            self.external.append(a.get("href") or a.get("src"))
+        if tag == "script":
+            self.scripts += 1
+        if tag == "span" and a.get("class") == "verdict":
+            self._verdict = True
+
+    def handle_endtag(self, tag):
+        if tag == "figure":
+            self._fig = None
+
+    def handle_data(self, d):
+        if self._verdict:
+            self.verdicts.append(d)
+            self._verdict = False
+
+
+def _parse(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+
+def test_every_section_and_every_figure_is_embedded(report):
+    page = _parse(report.html)
+    assert page.sections == ["summary", "figures", "claims", "environment"]
+    pngs = sorted(p.stem for p in report.figures if p.suffix == ".png")
+    svgs = sorted(p.stem for p in report.figures if p.suffix == ".svg")
+    assert pngs == svgs
+    # The fixture has data for every figure of a single result set.
+    assert set(pngs) == {
+        "quality_vs_params", "throughput", "training_curves", "quality_vs_length",
+        "reconstructions_image", "reconstructions_sequence", "reconstructions_video",
+        "anomaly_scores", "peers",
+    }  # fmt: skip
+    assert sorted(k.removeprefix("fig-") for k in page.figures) == pngs
+    for key, src in page.figures.items():
+        png = (report.html.parent / "figures" / f"{key.removeprefix('fig-')}.png").read_bytes()
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]) == png  # the same image as the file
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for p in report.figures:
+        if p.suffix == ".svg":
+            assert p.read_text().lstrip().startswith("<?xml") and "<svg" in p.read_text()
+    assert page.external == [] and page.scripts == 0  # opens offline
+
+
+def test_markdown_has_the_same_sections_and_links_every_png(report):
+    md = report.markdown.read_text()
+    for key, title in render.SECTIONS:
+        if key != "comparison":
+            assert f"## {title}" in md
+    for p in report.figures:
+        if p.suffix == ".png":
+            assert f"](figures/{p.name})" in md
+            assert (report.markdown.parent / "figures" / p.name).exists()
+    assert md.count("### ") >= 9 + 8  # figures and claims
+
+
+def test_verdicts_on_the_page_are_the_computed_ones(report):
+    page = _parse(report.html)
+    assert page.verdicts == [c.verdict for c in report.claims]
+    got = {c.key: c.verdict for c in report.claims}
+    # The fixture's numbers make every claim hold (1% spread, clear differences); the
+    # flips are in test_report_claims.
+    assert got == dict.fromkeys(
+        ["parameter_order", "training_speed", "long_term", "gru_vs_lstm", "beats_pca",
+         "sparse_codes", "denoising", "convlstm_video"], "holds",
+    )  # fmt: skip
+
+
+def test_summary_cells_are_mean_and_sd_over_repeats(db, report):
+    rows = list(csv.DictReader((report.html.parent / "tables" / "summary.csv").open()))
+    row = next(
+        r for r in rows
+        if (r["model"], r["dataset"], r["metric"]) == ("gru", "sine", "train_samples_per_s")
+    )  # fmt: skip
+    vals = _values(2000.0)
+    assert int(row["n"]) == 3
+    assert float(row["mean"]) == pytest.approx(sum(vals) / 3)
+    sd = math.sqrt(sum((v - sum(vals) / 3) ** 2 for v in vals) / 2)  # ddof 1, by hand
+    assert float(row["std"]) == pytest.approx(sd)  # = 1% of the mean = 20
+    shown = tables.summary(rdata.load(db).results)
+    cell = shown.set_index(["dataset", "model"]).loc[("sine", "gru"), "train samples/s [cpu]"]
+    assert cell == "2,000 ± 20 (n=3)"
+
+
+def test_every_table_is_written_as_csv(report):
+    names = sorted(p.name for p in report.tables)
+    assert names == ["claims.csv", "environment.csv", "summary.csv"]
+    env = pd.read_csv(report.html.parent / "tables" / "environment.csv")
+    assert env.loc[0, "git.commit"] == "0123abcd" and env.loc[0, "torch"] == "2.13.0"
+
+
+# -- comparison -----------------------------------------------------------------------------------
+
+
+def test_compare_ratio_and_interval_match_a_hand_computation():
+    cur = [1.0, 1.1, 1.2]
+    base = [2.0, 2.0, 2.2]
+    frame = lambda v: pd.DataFrame(  # noqa: E731
+        {"run_id": "1", "model": "m", "dataset": "d", "device": "cpu", "repeat": range(3),
+         "metric": "train_samples_per_s", "value": v}
+    )  # fmt: skip
+    row = tables.compare(frame(cur), frame(base)).iloc[0]
+    ma, mb = np.mean(cur), np.mean(base)
+    va = np.var(cur, ddof=1) / 3 / ma**2  # delta method: var(log mean) = (sd/mean)^2 / n
+    vb = np.var(base, ddof=1) / 3 / mb**2
+    dof = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 2)  # Welch-Satterthwaite
+    from scipy.stats import t
+
+    q = t.ppf(0.975, dof)
+    assert row["ratio"] == pytest.approx(ma / mb)
+    assert row["lo"] == pytest.approx(ma / mb * math.exp(-q * math.sqrt(va + vb)))
+    assert row["hi"] == pytest.approx(ma / mb * math.exp(q * math.sqrt(va + vb)))
+    assert row["change"] == -1  # about half, well beyond the noise
+
+
+def test_baseline_database_adds_the_comparison(db, tmp_path):
+    other = make_db(tmp_path / "cuda.sqlite", speed_scale=3.0, device="cuda", small=True)
+    files = render.report_from_db(other, tmp_path / "out", baseline=db)
+    page = _parse(files.html)
+    assert page.sections == ["summary", "figures", "claims", "comparison", "environment"]
+    assert {"fig-ratio_cost", "fig-ratio_quality", "fig-ratio_size"} <= set(page.figures)
+    cmp = pd.read_csv(tmp_path / "out" / "tables" / "comparison.csv")
+    assert set(cmp["dataset"]) == {"sine"} and set(cmp["model"]) == {"rnn", "gru", "lstm"}
+    speed = cmp[cmp["metric"] == "train_samples_per_s"]
+    assert (speed["device"] == "cuda vs cpu").all()
+    assert speed["ratio"].to_numpy() == pytest.approx(3.0)
+    assert (speed["change"] == 1).all()
+    assert (cmp.loc[cmp["metric"] == "mse", "change"] == 0).all()  # same numbers: no change
+    text = files.html.read_text()
+    assert "rnn trains faster (better): ×3" in text  # the plain-language line
+    assert "rnn has lower MSE" not in text
+
+
+def test_two_run_ids_of_one_database(tmp_path):
+    path = make_db(tmp_path / "two.sqlite")
+    with store.Store.open(path) as s:  # a second run, twice as fast
+        run = s.start_run("fixture", {"n": 2}, "", ENV, 0)
+        for rep, off in enumerate(SPREAD):
+            m = {"train_samples_per_s": 6000.0 * (1 + 0.01 * off), "params": 120}
+            s.add_task(run, _task("rnn", "sine", "cpu", rep, m))
+    files = render.report_from_db(path, tmp_path / "out", runs=["2"], baseline="1")
+    cmp = pd.read_csv(tmp_path / "out" / "tables" / "comparison.csv")
+    assert len(cmp) == 2 and set(cmp["metric"]) == {"train_samples_per_s", "params"}
+    assert cmp.set_index("metric").loc["train_samples_per_s", "ratio"] == pytest.approx(2.0)
+    assert "rnn trains faster (better): ×2" in files.markdown.read_text()
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def test_cli_report_lists_verdicts_and_files(report):
+    assert (
+        "        holds  At equal layer sizes, parameter count: RNN < GRU < LSTM." in report.output
+    )
+    assert f"wrote {report.html} and {report.markdown} (9 figures, 3 tables)" in report.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--db", "{tmp}/missing.sqlite"], "no results database at"),
+        (["--db", "{db}", "--run", "7"], "run 7 is not in"),
+        (["--db", "{db}", "--baseline", "nope"], "neither a results file nor a run id"),
+        (["--db", "{db}", "--baseline", "1"], "holds only run 1"),
+        (["--db", "{notdb}"], "is not a seqae results database"),
+    ],
+)
+def test_cli_errors_are_one_line_and_exit_2(db, tmp_path, args, message):
+    notdb = tmp_path / "x.sqlite"
+    notdb.write_text("hello")
+    args = [a.format(tmp=tmp_path, db=db, notdb=notdb) for a in args]
+    res = CliRunner().invoke(cli, ["report", *args, "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert message in res.output and res.output.count("\n") == 1
+
+
+def test_empty_database_says_what_to_do(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    with store.Store.open(path) as s:
+        s.start_run("smoke", {}, "", ENV, 0)
+    with pytest.raises(ValueError, match="holds no results yet; run `seqae bench run"):
+        render.report_from_db(path, tmp_path / "o")
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+def test_pareto_front_by_hand():
+    pts = pd.DataFrame({"params": [10, 20, 30, 40, 15], "mse": [5.0, 3.0, 4.0, 1.0, 6.0]})
+    # (15, 6) is beaten by (10, 5); (30, 4) by (20, 3): the front is the other three.
+    assert figures.pareto_front(pts)[["params", "mse"]].values.tolist() == [
+        [10, 5.0], [20, 3.0], [40, 1.0],
+    ]  # fmt: skip
+
+
+def test_estimate_interval_is_students_t():
+    v = [1.0, 2.0, 4.0]
+    lo, hi = Estimate.of(v).interval()
+    m, se = np.mean(v), np.std(v, ddof=1) / math.sqrt(3)
+    assert (lo, hi) == pytest.approx((m - 4.302652729911275 * se, m + 4.302652729911275 * se))
+    assert math.isnan(Estimate.of([3.0]).interval()[0])  # one repeat: spread unknown
+    assert Estimate.of([3.0], exact=True).interval() == (3.0, 3.0)
+
+
+def test_latest_config_wins_over_older_runs():
+    df = pd.DataFrame(
+        {"run_id": ["1", "1", "2"], "model": "m", "dataset": "d", "device": "cpu",
+         "config_hash": ["a", "a", "b"], "repeat": [0, 1, 0], "metric": "mse",
+         "value": [1.0, 1.1, 5.0]}
+    )  # fmt: skip
+    kept, dropped = rdata.latest_configs(df, ["1", "2"])
+    assert kept["value"].tolist() == [5.0] and dropped == 2
