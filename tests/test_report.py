@@ -405,3 +405,42 @@ def test_latest_config_wins_over_older_runs():
     )  # fmt: skip
     kept, dropped = rdata.latest_configs(df, ["1", "2"])
     assert kept["value"].tolist() == [5.0] and dropped == 2
+
+
+# -- the page in a real browser ---------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _chromium(url: str, shot: Path, profile: Path) -> list[str]:
+    """Open ``url`` headless, screenshot it, return the page's console lines (errors, logs)."""
+    import subprocess
+
+    cmd = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={shot}",
+        "--window-size=1280,2000", "--enable-logging=stderr", "--v=0", url,
+    ]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = res.stdout + res.stderr
+    return [ln for ln in log.splitlines() if ":CONSOLE" in ln or "Uncaught" in ln]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_page_opens_in_headless_chromium_without_console_errors(report, tmp_path):
+    from matplotlib.image import imread
+
+    # The capture must see a broken page's errors, or the clean verdict below means nothing.
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!doctype html><p>x</p><script>console.error('boom'); nope();</script>")
+    lines = _chromium(bad.as_uri(), tmp_path / "bad.png", tmp_path / "profile-bad")
+    assert any("boom" in ln for ln in lines) and any("Uncaught" in ln for ln in lines)
+
+    shot = tmp_path / "report.png"
+    lines = _chromium(report.html.as_uri(), shot, tmp_path / "profile")
+    assert lines == []
+    img = imread(shot)  # (2000, 1280, 3 or 4), floats in [0, 1]
+    assert img.shape[:2] == (2000, 1280)
+    assert img[..., :3].std() > 0.05  # drawn, not a blank page
