@@ -1,0 +1,486 @@
+"""What the benchmark measures for one (model, dataset, device, configuration, repeat).
+
+Every value is raw, one per repeat; medians and spreads over repeats are computed when the
+results are read. Metrics (name: unit, meaning):
+
+- ``params`` (count): trainable parameters.
+- ``flops_train_step`` (FLOP): one forward + backward on one training batch of ``batch_size``,
+  as ``torch.utils.flop_counter.FlopCounterMode`` counts it. NULL ("not counted") when the
+  counter sees nothing or when a fused recurrent kernel it cannot count ran (e.g.
+  ``mkldnn_rnn_layer`` for ``nn.LSTM`` on CPU, cuDNN RNNs on GPU); the partial count and the
+  uncounted ops are kept in ``extra``.
+- ``train_samples_per_s`` (samples/s): training samples over the timed training time, after
+  ``warmup_steps`` untimed steps (weights restored afterwards). ``epoch_seconds`` (s): median
+  epoch time of this repeat (every epoch in ``extra``). Timed: forward, backward, optimiser
+  step and the host-to-device copy of each batch; not timed: validation. CUDA is timed with
+  events and synchronised before a clock is read.
+- ``infer_ms_per_batch`` (ms): median eval-mode forward latency on one batch of
+  ``batch_size`` (after 2 untimed calls; every call in ``extra``).
+- ``peak_mem_mb`` (MiB): on CUDA, ``torch.cuda.max_memory_allocated`` over warm-up, training
+  and inference (reset before). On CPU, the peak resident set size of the process over the
+  same span (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), so it includes the
+  interpreter and torch (``rss_before_mb`` is the resident size before the task, for the
+  difference). Where the peak cannot be reset, it is ``getrusage``'s process-lifetime peak
+  and ``extra`` says so.
+- Quality on the held-out split: ``mse``, ``mae``; for data in [0, 1] (images, videos)
+  ``bce`` and ``psnr`` (dB, mean over samples of 10 log10(1 / MSE_i)); with anomaly labels
+  ``roc_auc`` of the per-sample MSE and ``f1_at_threshold`` with the threshold at the 0.99
+  quantile of the training scores (as the estimators set it); with class labels
+  ``probe_accuracy``: a logistic regression on the standardised latent, fitted on a stratified
+  half of the held-out samples and scored on the other half. ``final_train_loss`` and
+  ``final_val_loss``: the training objective at the last epoch. Where only the first steps
+  carry information (the remember task), ``mse_start``: the error on those steps alone, with
+  the error of predicting zeros in ``extra`` (what a model that forgot the start scores).
+
+Artefacts: ``curve`` (epoch, train_loss, val_loss, seconds), ``examples`` (inputs and
+reconstructions of the first held-out samples, float16), ``scores`` (held-out anomaly
+scores, labels, threshold) where anomaly labels exist.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from seqae import losses
+from seqae.bench.datasets import BenchData
+from seqae.bench.store import Metric, seqae_version
+from seqae.models.base import Autoencoder
+from seqae.training import TensorData, batch_loss, evaluate_loss
+
+
+@dataclass
+class MeasureConfig:
+    """How one task trains and measures; suites set these under ``[train]``."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    lr: float = 1e-3
+    grad_clip: float = 1.0  # as TrainConfig: max global gradient norm; 0 = no clipping
+    warmup_steps: int = 2  # untimed training steps first (kernels, allocator, caches)
+    latency_batches: int = 5  # timed eval forwards for infer_ms_per_batch
+    examples: int = 8  # held-out samples kept as reconstruction examples
+    probe_samples: int = 2000  # at most this many held-out latents for the linear probe
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "latency_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_steps", "examples", "probe_samples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Measured:
+    metrics: list[Metric]
+    artifacts: dict[str, dict[str, np.ndarray]]
+
+
+# -- timing and memory --------------------------------------------------------------------
+class _Clock:
+    """Seconds between ``start`` and ``stop``; CUDA work is timed with events."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.device = device
+
+    def start(self) -> None:
+        if self.cuda:
+            self._a = torch.cuda.Event(enable_timing=True)
+            self._b = torch.cuda.Event(enable_timing=True)
+            self._a.record()
+        else:
+            self._t = time.perf_counter()
+
+    def stop(self) -> float:
+        if self.cuda:
+            self._b.record()
+            self._b.synchronize()  # the queue up to the end event has run
+            return self._a.elapsed_time(self._b) / 1000.0
+        return time.perf_counter() - self._t
+
+
+def _status_kib(field_name: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class _PeakMemory:
+    """Peak memory over a span: CUDA max allocated, or the process's peak RSS (see module doc)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.note = ""
+
+    def start(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        self.rss_before = _status_kib("VmRSS")
+        try:  # "5" resets the peak RSS (VmHWM) of this process (Linux >= 4.0)
+            Path("/proc/self/clear_refs").write_text("5")
+            self.note = "peak RSS of the process during the task (VmHWM, reset at its start)"
+        except OSError:
+            self.note = "process-lifetime peak RSS (getrusage); could not reset it per task"
+
+    def stop(self) -> list[Metric]:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
+            return [Metric("peak_mem_mb", peak, "MiB", {"what": "torch.cuda.max_memory_allocated"})]
+        hwm = _status_kib("VmHWM") if self.note.startswith("peak RSS") else None
+        if hwm is None:  # ru_maxrss is KiB on Linux, bytes on macOS
+            scale = 1.0 if platform.system() == "Linux" else 1 / 1024
+            hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        out = [Metric("peak_mem_mb", hwm / 1024, "MiB", {"what": self.note})]
+        if self.rss_before is not None:
+            out.append(Metric("rss_before_mb", self.rss_before / 1024, "MiB"))
+        return out
+
+
+# -- FLOPs ---------------------------------------------------------------------------------
+def count_train_flops(
+    model: Autoencoder, x: Tensor, mask: Tensor | None
+) -> tuple[int | None, dict[str, Any]]:
+    """FLOPs of one forward + backward on ``x``; None when (part of) the work is not counted.
+
+    Weights, buffers (batch-norm statistics) and gradients are left as they were.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class _Ops(TorchDispatchMode):  # which aten ops ran, to spot the uncounted fused ones
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[str] = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.add(str(func.overloadpacket))
+            return func(*args, **(kwargs or {}))
+
+    state = copy.deepcopy(model.state_dict())
+    model.train()
+    counter, ops = FlopCounterMode(display=False), _Ops()
+    with counter, ops:
+        loss, _ = batch_loss(model, x, mask)
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    model.load_state_dict(state)
+    total = int(counter.get_total_flops())
+    counted = {str(k) for k in counter.flop_registry}
+    hidden = sorted(
+        op
+        for op in ops.seen
+        if op not in counted and any(w in op for w in ("rnn", "lstm", "gru", "conv"))
+    )
+    if hidden:
+        return None, {"note": "not counted", "uncounted_ops": hidden, "partial_flops": total}
+    if total == 0:
+        return None, {"note": "not counted", "uncounted_ops": sorted(ops.seen)[:20]}
+    return total, {"batch_size": int(x.shape[0])}
+
+
+# -- quality --------------------------------------------------------------------------------
+@torch.no_grad()
+def _eval_outputs(
+    model: Autoencoder, data: TensorData, batch_size: int, device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """Eval-mode (recon, latent) of every sample, on the CPU; latent flattened to (N, Z)."""
+    model.eval()
+    recons, latents = [], []
+    for x, mask in data.batches(batch_size, device):
+        out = model(x, mask)
+        recons.append(out.recon.float().cpu())
+        latents.append(out.latent.float().reshape(x.shape[0], -1).cpu())
+    return torch.cat(recons), torch.cat(latents)
+
+
+def _probe_accuracy(latent: np.ndarray, labels: np.ndarray, n_max: int, seed: int) -> float | None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    n = min(len(labels), n_max)
+    latent, labels = latent[:n], labels[:n]
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2 or n < 4:
+        return None
+    strat = labels if counts.min() >= 2 else None
+    a, b, ya, yb = train_test_split(
+        latent, labels, test_size=0.5, random_state=seed, stratify=strat
+    )
+    if len(np.unique(ya)) < 2:
+        return None
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    clf.fit(a, ya)
+    return float(clf.score(b, yb))
+
+
+def _quality(
+    model: Autoencoder,
+    data: BenchData,
+    train: TensorData,
+    test: TensorData,
+    cfg: MeasureConfig,
+    device: torch.device,
+    seed: int,
+) -> Measured:
+    recon, latent = _eval_outputs(model, test, cfg.batch_size, device)
+    target = test.x.float()
+    mse = losses.reconstruction(recon, target, "mse")  # (N,)
+    metrics = [
+        Metric("mse", float(mse.mean()), ""),
+        Metric("mae", float(losses.reconstruction(recon, target, "mae").mean()), ""),
+    ]
+    if data.focus_steps:
+        k_steps = data.focus_steps
+        head = target[:, :k_steps]
+        metrics.append(
+            Metric(
+                "mse_start",
+                float((recon[:, :k_steps] - head).pow(2).mean()),
+                "",
+                {"steps": k_steps, "zero_baseline": float(head.pow(2).mean())},
+            )
+        )
+    if data.unit_range:
+        eps = 1e-7
+        bce = losses.reconstruction(recon.clamp(eps, 1 - eps), target.clamp(0, 1), "bce")
+        psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-10))  # peak value 1
+        metrics += [Metric("bce", float(bce.mean()), ""), Metric("psnr", float(psnr.mean()), "dB")]
+    k = min(cfg.examples, len(target))
+    artifacts: dict[str, dict[str, np.ndarray]] = {}
+    if k:
+        artifacts["examples"] = {
+            "inputs": target[:k].numpy().astype(np.float16),
+            "recons": recon[:k].numpy().astype(np.float16),
+        }
+    if data.test_anomaly is not None and len(np.unique(data.test_anomaly)) == 2:
+        from sklearn.metrics import f1_score, roc_auc_score
+
+        scores = mse.numpy()
+        train_recon, _ = _eval_outputs(model, train, cfg.batch_size, device)
+        train_scores = losses.reconstruction(train_recon, train.x.float(), "mse").numpy()
+        threshold = float(np.quantile(train_scores, 0.99))
+        labels = data.test_anomaly.astype(bool)
+        metrics += [
+            Metric("roc_auc", float(roc_auc_score(labels, scores)), ""),
+            Metric(
+                "f1_at_threshold",
+                float(f1_score(labels, scores > threshold, zero_division=0)),
+                "",
+                {"threshold": threshold, "quantile": 0.99},
+            ),
+        ]
+        artifacts["scores"] = {
+            "scores": scores.astype(np.float32),
+            "labels": labels,
+            "threshold": np.float32(threshold),
+        }
+    if data.test_labels is not None:
+        acc = _probe_accuracy(latent.numpy(), data.test_labels, cfg.probe_samples, seed)
+        metrics.append(Metric("probe_accuracy", acc, "", {"latent_size": int(latent.shape[1])}))
+    return Measured(metrics, artifacts)
+
+
+# -- one task ------------------------------------------------------------------------------
+def _train_step(model, opt, x, mask, grad_clip) -> Tensor:
+    loss, _ = batch_loss(model, x, mask)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return loss.detach()
+
+
+def measure(
+    model: Autoencoder,
+    data: BenchData,
+    device: torch.device,
+    cfg: MeasureConfig,
+    seed: int = 0,
+) -> Measured:
+    """Train ``model`` on ``data.train`` and measure it (see the module docstring).
+
+    The training loop is :func:`seqae.training.fit`'s (Adam, gradient clipping, the same
+    batch loss), written out here so that only training is inside the timed span and the
+    loss is read once per epoch (no host sync per step on CUDA).
+    """
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    train = TensorData(torch.from_numpy(data.train))
+    test = TensorData(torch.from_numpy(data.test))
+    model.to(device)
+    metrics = [Metric("params", model.n_parameters(), "count")]
+
+    first_x, first_mask = next(train.batches(cfg.batch_size, device))
+    flops, extra = count_train_flops(model, first_x, first_mask)
+    metrics.append(Metric("flops_train_step", flops, "FLOP", extra))
+
+    memory = _PeakMemory(device)
+    memory.start()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if cfg.warmup_steps:
+        snapshot = copy.deepcopy(model.state_dict())
+        warm_opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        model.train()
+        steps = 0
+        while steps < cfg.warmup_steps:
+            for x, mask in train.batches(cfg.batch_size, device, shuffle=True, generator=gen):
+                _train_step(model, warm_opt, x, mask, cfg.grad_clip)
+                steps += 1
+                if steps >= cfg.warmup_steps:
+                    break
+        model.load_state_dict(snapshot)
+        del warm_opt, snapshot
+
+    clock = _Clock(device)
+    curve: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "seconds": []}
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        total = torch.zeros((), device=device)
+        clock.start()
+        for x, mask in train.batches(cfg.batch_size, device, shuffle=True, generator=gen):
+            total += _train_step(model, opt, x, mask, cfg.grad_clip) * x.shape[0]
+        seconds = clock.stop()
+        train_loss = float(total) / len(train)
+        if not math.isfinite(train_loss):
+            raise ValueError(
+                f"the training loss became {train_loss} at epoch {epoch}; "
+                "lower the suite's lr or check the data's scale"
+            )
+        val_loss, _ = evaluate_loss(model, test, cfg.batch_size, device)
+        for k, v in zip(curve, (epoch, train_loss, val_loss, seconds), strict=True):
+            curve[k].append(v)
+
+    model.eval()
+    xb, mb = next(test.batches(cfg.batch_size, device))
+    lat = []
+    with torch.no_grad():
+        for i in range(2 + cfg.latency_batches):
+            clock.start()
+            model(xb, mb)
+            if i >= 2:
+                lat.append(clock.stop() * 1000)
+            else:
+                clock.stop()
+    metrics += memory.stop()
+
+    secs = curve["seconds"]
+    metrics += [
+        Metric(
+            "train_samples_per_s",
+            len(train) * cfg.epochs / sum(secs),
+            "samples/s",
+            {"n_train": len(train), "epochs": cfg.epochs},
+        ),
+        Metric("epoch_seconds", statistics.median(secs), "s", {"all": secs}),
+        Metric(
+            "infer_ms_per_batch",
+            statistics.median(lat),
+            "ms",
+            {"all": lat, "batch_size": int(xb.shape[0])},
+        ),
+        Metric("final_train_loss", curve["train_loss"][-1], ""),
+        Metric("final_val_loss", curve["val_loss"][-1], ""),
+    ]
+    quality = _quality(model, data, train, test, cfg, device, seed)
+    artifacts = {"curve": {k: np.asarray(v) for k, v in curve.items()}, **quality.artifacts}
+    return Measured(metrics + quality.metrics, artifacts)
+
+
+# -- the environment ----------------------------------------------------------------------
+def _git_commit() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return {"commit": None, "dirty": None}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        return {"commit": commit, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(devices: list[str], seed: int) -> dict[str, Any]:
+    """What a result depends on besides the code: versions, hardware, threads, seed."""
+    env: dict[str, Any] = {
+        "seqae": seqae_version(),
+        "git": _git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        "seed": seed,
+        "devices": {},
+    }
+    for d in devices:
+        dev = torch.device(d)
+        if dev.type == "cuda":
+            props = torch.cuda.get_device_properties(dev)
+            env["devices"][d] = {
+                "name": torch.cuda.get_device_name(dev),
+                "capability": f"{props.major}.{props.minor}",
+                "memory_gib": round(props.total_memory / 2**30, 1),
+            }
+        else:
+            env["devices"][d] = {"name": env["cpu"], "threads": torch.get_num_threads()}
+    return env

@@ -1,0 +1,300 @@
+"""Plan a suite into tasks, run the tasks not yet stored, show progress.
+
+A task is one (model, dataset, device, configuration, repeat). The plan is deterministic
+for a suite and its options, so ``--resume`` is "the plan minus the tasks stored as done":
+nothing is measured twice and nothing is left out. Each task's rows are committed the moment
+it finishes (see :mod:`seqae.bench.store`).
+
+A task whose model or data raises is stored as 'failed' with the one-line reason and the
+run goes on; ``--resume`` retries failed tasks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from seqae._registry import Registry
+from seqae.bench import datasets as ds
+from seqae.bench.measure import MeasureConfig, environment, measure
+from seqae.bench.store import Store, TaskKey, TaskRecord, now
+from seqae.bench.suites import DatasetEntry, Suite
+from seqae.errors import SeqaeError
+
+
+def benchmark_models() -> Registry:
+    """Every benchmarkable model: seqae's registered models, then the installed peers."""
+    import seqae.models
+    from seqae.bench.peers import PEERS
+
+    reg: Registry = Registry("model")
+    for entry in (*seqae.models.MODELS, *PEERS):
+        reg.register(entry.name, entry.summary)(entry.obj)
+    return reg
+
+
+def resolve_devices(requested: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Check device names; returns (usable devices, notes on the skipped ones).
+
+    A device this machine lacks is skipped with a note when another was asked for too, and
+    is an error when none is left.
+    """
+    usable, notes = [], []
+    for name in dict.fromkeys(d.strip() for d in requested if d.strip()):
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise SeqaeError(
+                f"unknown device {name!r}; expected cpu, cuda, cuda:N or mps"
+            ) from None
+        why = None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                why = "torch sees no CUDA device"
+            elif dev.index is not None and dev.index >= torch.cuda.device_count():
+                why = f"there are {torch.cuda.device_count()} CUDA devices"
+        elif dev.type == "mps":
+            if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+                why = "torch sees no MPS device"
+        elif dev.type != "cpu":
+            raise SeqaeError(f"unsupported device {name!r}; expected cpu, cuda, cuda:N or mps")
+        if why:
+            notes.append(f"skipping device {name}: {why}")
+        else:
+            usable.append(name)
+    if not usable:
+        if notes:
+            raise SeqaeError(
+                notes[0].replace("skipping device", "cannot use device") + "; use --device cpu"
+            )
+        raise SeqaeError("no device given; use --device cpu")
+    return usable, notes
+
+
+@dataclass(frozen=True)
+class Task:
+    model: str
+    entry: DatasetEntry
+    device: str
+    repeat: int
+    config_hash: str
+    config: dict[str, Any] = field(compare=False, hash=False)
+
+    @property
+    def key(self) -> TaskKey:
+        return TaskKey(self.model, self.entry.label, self.device, self.config_hash, self.repeat)
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    tasks: list[Task]
+    devices: list[str]
+    repeats: int
+    models: str | None  # the --models patterns, as given
+    notes: list[str]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """What fixes the plan: a resume must match these."""
+        return {
+            "models": self.models,
+            "devices": self.devices,
+            "repeats": self.repeats,
+            "suite_digest": self.suite.digest,
+        }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _select(reg: Registry, patterns: tuple[str, ...] | list[str], notes: list[str]) -> list[str]:
+    """Names matching the suite's patterns; an uninstalled peer is a note, not an error."""
+    from seqae.bench.peers import unavailable
+
+    missing = unavailable()
+    chosen: list[str] = []
+    for pat in patterns:
+        if not any(fnmatch.fnmatchcase(n, pat) for n in reg.names()):
+            skipped = [n for n in missing if fnmatch.fnmatchcase(n, pat)]
+            if skipped:
+                notes += [f"skipping model {n}: {missing[n]}" for n in skipped]
+                continue
+        chosen += [n for n in reg.select(pat) if n not in chosen]
+    return chosen
+
+
+def make_plan(
+    suite: Suite,
+    models: str | None = None,
+    devices: list[str] | tuple[str, ...] | None = None,
+    repeats: int | None = None,
+) -> Plan:
+    """The tasks of ``suite``: dataset-major (each dataset is built once), then model,
+    device, repeat. ``models`` (comma-separated patterns) narrows the suite's models."""
+    reg = benchmark_models()
+    devs, notes = resolve_devices(list(devices) if devices else list(suite.devices))
+    repeats = suite.repeats if repeats is None else repeats
+    if repeats < 1:
+        raise SeqaeError(f"--repeats must be >= 1, got {repeats}")
+    in_suite = _select(reg, suite.models, notes)
+    if models:
+        wanted = reg.select(models)  # unknown names are an error here
+        chosen = [m for m in in_suite if m in wanted]
+        if not chosen:
+            raise SeqaeError(
+                f"--models {models!r} selects none of suite {suite.name!r}'s models "
+                f"({', '.join(in_suite)})"
+            )
+    else:
+        chosen = in_suite
+    tasks: list[Task] = []
+    for entry in suite.datasets:
+        config = {
+            "size": suite.size,
+            "seed": suite.seed,
+            "train": suite.measure_config(entry).as_dict(),
+            "dataset": {"name": entry.name, "params": entry.params},
+            "model_args": entry.model_args,
+        }
+        h = config_hash(config)
+        for m in chosen:
+            if reg.get(m).input_kind != entry.kind:
+                continue
+            if entry.models is not None and not any(
+                fnmatch.fnmatchcase(m, p) for p in entry.models
+            ):
+                continue
+            for dev in devs:
+                for r in range(repeats):
+                    tasks.append(Task(m, entry, dev, r, h, {**config, "repeat": r}))
+    if not tasks:
+        raise SeqaeError(
+            f"suite {suite.name!r} has no task for models {', '.join(chosen) or 'none'}: "
+            "no dataset of their input kind"
+        )
+    return Plan(suite, tasks, devs, repeats, models, notes)
+
+
+def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
+    """Build the model and measure it; any error becomes a 'failed' record."""
+    started, t0 = now(), time.perf_counter()
+    rec = TaskRecord(task.key, task.config, "done", started, 0.0)
+    try:
+        if isinstance(data, Exception):
+            raise data
+        reg = benchmark_models()
+        seed = task.config["seed"] + task.repeat
+        torch.manual_seed(seed)  # the weights' initialisation
+        model = reg.get(task.model)(
+            shape=data.sample_shape, size=task.config["size"], **task.entry.model_args
+        )
+        cfg = MeasureConfig(**task.config["train"])
+        out = measure(model, data, torch.device(task.device), cfg, seed=seed)
+        rec.metrics, rec.artifacts = out.metrics, out.artifacts
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        rec.status, rec.error = "failed", f"{type(exc).__name__}: {msg}"
+        if task.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+    rec.seconds = time.perf_counter() - t0
+    return rec
+
+
+@dataclass
+class Summary:
+    run_id: int
+    total: int  # tasks in the plan
+    skipped: int  # already stored when this call started
+    ran: int
+    failed: list[TaskRecord]
+    seconds: float
+
+
+def start_or_resume(store: Store, plan: Plan, resume: bool) -> int:
+    """The run to fill: a new one, or with ``resume`` the latest unfinished matching one."""
+    suite = plan.suite
+    if resume:
+        run_id = store.find_unfinished(suite.name, plan.options)
+        if run_id is None:
+            raise SeqaeError(
+                f"{store.path} has no unfinished run of suite {suite.name!r} with these options "
+                f"({json.dumps(plan.options, sort_keys=True)}); drop --resume to start a new run"
+            )
+        return run_id
+    env = environment(plan.devices, suite.seed)
+    return store.start_run(suite.name, plan.options, suite.text, env, len(plan.tasks))
+
+
+def execute(
+    plan: Plan,
+    store: Store,
+    run_id: int,
+    progress: bool = False,
+    on_task: Callable[[TaskRecord], None] | None = None,
+) -> Summary:
+    """Run every task of ``plan`` not yet stored as done in ``run_id``; store each at once.
+
+    ``progress`` shows a bar on stderr (model, dataset, device, ETA). Ctrl-C propagates
+    after marking the run 'interrupted'; everything finished before it stays stored.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    done = store.done_keys(run_id)
+    todo = [t for t in plan.tasks if t.key not in done]
+    failed: list[TaskRecord] = []
+    bar = tqdm(
+        total=len(plan.tasks),
+        initial=len(plan.tasks) - len(todo),
+        unit="task",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    data_label, data = None, None
+    try:
+        with bar:
+            for task in todo:
+                bar.set_description(f"{task.model} | {task.entry.label} | {task.device}")
+                if task.entry.label != data_label:
+                    data = None  # free the previous dataset first
+                    try:
+                        data = ds.build(task.entry.name, task.entry.params, task.config["seed"])
+                        data.name = task.entry.label
+                    except (KeyboardInterrupt, SystemExit):
+                        raise
+                    except Exception as exc:
+                        data = exc
+                    data_label = task.entry.label
+                rec = run_task(task, data)
+                store.add_task(run_id, rec)
+                if rec.status == "failed":
+                    failed.append(rec)
+                if on_task is not None:
+                    on_task(rec)
+                bar.update(1)
+    except KeyboardInterrupt:
+        store.set_run_status(run_id, "interrupted")
+        raise
+    store.set_run_status(run_id, "done")
+    return Summary(
+        run_id,
+        len(plan.tasks),
+        len(plan.tasks) - len(todo),
+        len(todo),
+        failed,
+        time.perf_counter() - t0,
+    )

@@ -1,0 +1,126 @@
+"""Suites (TOML): the built-ins, errors that name the line, and the plan they make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqae.bench import datasets as ds
+from seqae.bench import suites
+from seqae.bench.runner import benchmark_models, make_plan, resolve_devices
+from seqae.errors import SeqaeError
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOOD = """\
+description = "test"
+models = ["lstm", "dense"]
+size = "tiny"
+
+[train]
+epochs = 1
+
+[[datasets]]
+name = "sine"
+n = 16
+length = 8
+"""
+
+
+def test_builtin_suites_parse_and_are_linked_from_benchmarks():
+    names = suites.builtin_names()
+    assert {"smoke", "quick", "full", "peers"} <= set(names)
+    for name in names:
+        s = suites.load(name)
+        assert s.datasets and s.description
+        linked = REPO / "benchmarks" / "suites" / f"{name}.toml"
+        assert linked.read_text() == s.text  # the repository's copy is the packaged file
+
+
+def test_full_suite_has_the_sequence_length_sweep():
+    full = suites.load("full")
+    sweep = sorted(e.params["length"] for e in full.datasets if e.name == "remember")
+    assert sweep == [25, 50, 100, 200, 400]
+    moving = next(e for e in full.datasets if e.name == "moving-mnist")
+    assert (moving.params["frames"], moving.params["size"]) == (20, 64)
+    assert {"ecg5000", "nab", "mnist"} <= {e.name for e in full.datasets}
+
+
+def test_suite_by_path(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text(GOOD)
+    s = suites.load(str(p))
+    assert s.name == "mine" and s.size == "tiny" and s.train == {"epochs": 1}
+    assert s.datasets[0].label == "sine(length=8,n=16)"
+    assert s.measure_config(s.datasets[0]).epochs == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (GOOD.replace('size = "tiny"', 'size = "tiny'), 3, "malformed TOML"),
+        (GOOD.replace("epochs = 1", "epoch = 1"), 6, "unknown training setting 'epoch'"),
+        (GOOD.replace("epochs = 1", "epochs = 1.5"), 6, "epochs must be an integer"),
+        (GOOD.replace("length = 8", "lenght = 8"), 11, "has no parameter 'lenght'"),
+        (GOOD.replace('name = "sine"', 'name = "sines"'), 9, "unknown dataset 'sines'"),
+        (GOOD.replace('size = "tiny"', 'size = "huge"'), 3, "size must be one of"),
+        (GOOD.replace('description = "test"', 'descripton = "test"'), 1, "unknown key"),
+        (GOOD + '\n[[datasets]]\nname = "sine"\nn = 16\nlength = 8\n', 14, "two datasets"),
+    ],
+)
+def test_bad_suite_names_file_and_line(tmp_path, text, line, words):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(SeqaeError) as err:
+        suites.load(str(p))
+    msg = str(err.value)
+    assert "\n" not in msg and words in msg
+    assert f"bad.toml:{line}" in msg or f"line {line}" in msg
+
+
+def test_unknown_suite_name_suggests():
+    with pytest.raises(SeqaeError, match="Did you mean 'smoke'"):
+        suites.load("smok")
+
+
+def test_smoke_plan_covers_every_benchmarkable_model():
+    plan = make_plan(suites.load("smoke"), devices=["cpu"])
+    reg = benchmark_models()
+    assert {t.model for t in plan.tasks} == set(reg.names())
+    for t in plan.tasks:
+        assert reg.get(t.model).input_kind == ds.dataset_kind(t.entry.name)
+    keys = [t.key for t in plan.tasks]
+    assert len(keys) == len(set(keys))
+
+
+def test_plan_narrows_models_repeats_and_devices():
+    s = suites.load("smoke")
+    plan = make_plan(s, models="lstm*,conv*", devices=["cpu"], repeats=2)
+    assert sorted({t.model for t in plan.tasks}) == ["conv", "convlstm", "lstm"]
+    assert len(plan.tasks) == 3 * 2
+    assert plan.options["repeats"] == 2 and plan.options["models"] == "lstm*,conv*"
+    with pytest.raises(ValueError, match=r"unknown model 'lstn'\. Did you mean 'lstm'"):
+        make_plan(s, models="lstn")
+
+
+def test_config_hash_follows_the_configuration():
+    s = suites.load("smoke")
+    a = make_plan(s, devices=["cpu"]).tasks[0]
+    s2 = suites.parse(s.text.replace("epochs = 1", "epochs = 2"), name="smoke")
+    b = make_plan(s2, devices=["cpu"]).tasks[0]
+    assert a.model == b.model and a.config_hash != b.config_hash
+    assert a.config_hash == make_plan(s, devices=["cpu"]).tasks[0].config_hash
+
+
+def test_devices():
+    with pytest.raises(SeqaeError, match="unknown device 'gpu0'"):
+        resolve_devices(["gpu0"])
+    if torch.cuda.is_available():
+        assert resolve_devices(["cpu", "cuda"])[0] == ["cpu", "cuda"]
+    else:
+        usable, notes = resolve_devices(["cpu", "cuda"])
+        assert usable == ["cpu"] and notes == ["skipping device cuda: torch sees no CUDA device"]
+        with pytest.raises(SeqaeError, match="cannot use device cuda"):
+            resolve_devices(["cuda"])
