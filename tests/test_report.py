@@ -113,7 +113,7 @@ def make_db(path: Path, speed_scale: float = 1.0, device: str = "cpu", small: bo
                     "probe_accuracy": 0.8 * k,
                     "pca_mse": 0.025 * k,
                     "code_sparsity": (0.7 if model == "sparse" else 0.2) * k,
-                    "noisy_mse": (0.03 if model == "denoising" else 0.06) * k,
+                    "noisy_mse": (0.03 if model == "denoising" else 0.06) * k,  # conv is its base
                 }
                 arts = {"examples": {"inputs": img, "recons": img}}
                 s.add_task(run, _task(model, "digits", device, rep, m, arts))

@@ -159,7 +159,7 @@ def test_autoencoders_can_beat_pca():
 
 def test_sparse_codes_and_denoising():
     def pair(metric, better, base, spread=TIGHT):
-        a, b = {"code_sparsity": ("sparse", "dense"), "noisy_mse": ("denoising", "dense")}[metric]
+        a, b = {"code_sparsity": ("sparse", "dense"), "noisy_mse": ("denoising", "conv")}[metric]
         return frame(
             rows(a, "digits", metric, better, spread), rows(b, "digits", metric, base, spread)
         )
@@ -170,7 +170,7 @@ def test_sparse_codes_and_denoising():
     assert verdict(claims.sparse_codes, loose).verdict == "inconclusive"
     assert verdict(claims.denoising, pair("noisy_mse", 0.02, 0.05)).verdict == "holds"
     assert verdict(claims.denoising, pair("noisy_mse", 0.05, 0.02)).verdict == "does not hold"
-    c = verdict(claims.denoising, frame(rows("dense", "digits", "mse", 0.1)))
+    c = verdict(claims.denoising, frame(rows("conv", "digits", "mse", 0.1)))
     assert c.reason.startswith("not measured: noisy_mse")
 
 
