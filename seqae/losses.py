@@ -7,8 +7,9 @@ Shapes: ``recon`` and ``target`` are any ``(B, ...)``; a sequence ``mask`` is ``
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+BCE_EPS = 1e-7  # Keras' backend epsilon: probabilities are clipped to [eps, 1 - eps]
 
 
 def per_sample(err: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -30,14 +31,19 @@ def reconstruction(
     """Per-sample reconstruction error ``(B,)``, averaged over elements (as Keras reports it).
 
     ``mse``: squared error. ``bce``: binary cross-entropy of probabilities ``recon`` in [0, 1]
-    against ``target`` in [0, 1] (Bengio et al. 2007 for autoencoders; the Keras blog's loss).
+    against ``target`` in [0, 1] (Bengio et al. 2007 for autoencoders; the Keras blog's loss),
+    with ``recon`` clipped to [1e-7, 1 - 1e-7] as Keras does: a sigmoid that saturates to
+    exactly 0 or 1 then gives a finite loss and gradient.
     """
     if kind == "mse":
         err = (recon - target).pow(2)
     elif kind == "mae":
         err = (recon - target).abs()
     elif kind == "bce":
-        err = F.binary_cross_entropy(recon.float(), target.float(), reduction="none")
+        # Written out rather than F.binary_cross_entropy, whose CPU kernel is ~2x slower
+        # forward and backward (it dominated the dense MNIST autoencoder's epoch).
+        p, t = recon.float().clamp(BCE_EPS, 1 - BCE_EPS), target.float()
+        err = -(t * torch.log(p) + (1 - t) * torch.log1p(-p))
     else:
         raise ValueError(f"unknown reconstruction loss {kind!r}; expected 'mse', 'mae' or 'bce'")
     return per_sample(err, mask)

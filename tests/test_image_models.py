@@ -417,3 +417,15 @@ def test_dense_reaches_val_bce_under_013_on_mnist_in_seconds():
     val = ae.history_["val_recon"]
     assert val.iloc[-1] < 0.13, ae.history_.to_string()
     assert val.iloc[-1] < val.iloc[0]
+
+
+def test_bce_clips_like_keras_and_stays_finite_where_the_sigmoid_saturates():
+    p = torch.tensor([[0.0, 1.0, 0.3, 1.0]], requires_grad=True)  # exactly 0 and 1 occur
+    t = torch.tensor([[0.0, 0.5, 1.0, 1.0]])
+    got = losses.reconstruction(p, t, "bce")
+    q = np.clip([0.0, 1.0, 0.3, 1.0], 1e-7, 1 - 1e-7).astype(np.float32).astype(np.float64)
+    tt = np.array([0.0, 0.5, 1.0, 1.0])
+    want = -(tt * np.log(q) + (1 - tt) * np.log(1 - q)).mean()
+    assert got.item() == pytest.approx(want, rel=1e-5)
+    got.sum().backward()
+    assert torch.isfinite(p.grad).all()
