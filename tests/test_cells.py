@@ -1,0 +1,310 @@
+"""Every registered cell: shapes, gradients, state, bad input, autocast, devices.
+
+Parametrised over ``CELLS`` so a new cell is tested the day it is registered (it
+needs one line in ``TINY``). Numerical correctness is in test_cells_golden.py and
+test_cells_equivalence.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+from torch import nn
+
+from seqae.cells import CELLS, GRU, LSTM, BiLSTM, ConvLSTM, Elman, Jordan
+
+B, T, F = 2, 5, 3
+FRAME = (4, 5)
+
+# name -> (tiny cell, input of that cell's kind)
+TINY: dict[str, Callable[[], nn.Module]] = {
+    "rnn": lambda: Elman(F, 4, 2),
+    "jordan": lambda: Jordan(F, 4, 2),
+    "lstm": lambda: LSTM(F, 4, num_layers=2),
+    "gru": lambda: GRU(F, 4, bidirectional=True),
+    "bilstm": lambda: BiLSTM(F, 4),
+    "convlstm": lambda: ConvLSTM(F, 4, 3, num_layers=2, peephole=True, frame_size=FRAME),
+}
+NAMES = CELLS.names()
+
+
+def make(name: str, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, torch.Tensor]:
+    torch.manual_seed(0)
+    m = TINY[name]().to(dtype)
+    shape = (B, T, F, *FRAME) if name == "convlstm" else (B, T, F)
+    return m, torch.randn(shape, dtype=dtype)
+
+
+def flat(state) -> list[torch.Tensor]:
+    if isinstance(state, torch.Tensor):
+        return [state]
+    return [t for s in state for t in flat(s)]
+
+
+def test_every_registered_cell_has_a_tiny_config():
+    assert set(NAMES) == set(TINY)
+    assert set(NAMES) == {"rnn", "jordan", "lstm", "gru", "bilstm", "convlstm"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_docs_summary_equations_and_shapes(name):
+    entry = CELLS.entry(name)
+    assert entry.summary and "\n" not in entry.summary and len(entry.summary) < 100
+    doc = entry.obj.__doc__
+    for block in ("Inputs:", "Outputs:", "where B = batch size", "Args:"):
+        assert block in doc, f"{entry.obj.__name__} docstring lacks {block!r}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shapes_finite_and_every_parameter_learns(name):
+    m, x = make(name)
+    out, state = m(x)
+    tail = FRAME if name == "convlstm" else ()
+    assert out.shape == (B, T, m.output_features, *tail)
+    assert torch.isfinite(out).all()
+    (out.square().mean() + sum(s.square().mean() for s in flat(state))).backward()
+    for pname, p in m.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, f"{pname} gets no gradient"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_continues_the_sequence(name):
+    m, x = make(name)
+    out, state = m(x)
+    first, mid = m(x[:, :2])
+    second, end = m(x[:, 2:], mid)
+    joined = torch.cat((first, second), 1)
+    if getattr(m, "bidirectional", False):
+        # Only the forward direction continues; the backward one starts from the end.
+        H = m.hidden_size
+        torch.testing.assert_close(joined[..., :H], out[..., :H], atol=1e-5, rtol=0)
+        return
+    torch.testing.assert_close(joined, out, atol=1e-5, rtol=0)
+    for a, b in zip(flat(end), flat(state), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_last_hidden_is_the_final_hidden_state(name):
+    m, x = make(name)
+    out, state = m(x)
+    last = m.last_hidden(state)
+    assert last.shape[:2] == (B, m.hidden_features)
+    if name in ("lstm", "convlstm"):
+        torch.testing.assert_close(last, out[:, -1])
+    elif name in ("bilstm", "gru"):  # bidirectional: backward half ends at t = 1
+        H = m.hidden_size
+        torch.testing.assert_close(last, torch.cat((out[:, -1, :H], out[:, 0, H:]), 1))
+    elif name == "jordan":
+        torch.testing.assert_close(last, state[0])
+    else:  # Elman with an output layer: h, not y
+        assert last.shape == (B, 4) and out.shape[-1] == 2
+
+
+def test_state_conventions():
+    x = torch.randn(B, T, F)
+    assert Elman(F, 4)(x)[1].shape == (B, 4)
+    h, y = Jordan(F, 4, 2)(x)[1]
+    assert (h.shape, y.shape) == ((B, 4), (B, 2))
+    h, c = LSTM(F, 4, 3, bidirectional=True)(x)[1]
+    assert h.shape == c.shape == (6, B, 4)
+    assert GRU(F, 4, 2)(x)[1].shape == (2, B, 4)
+    v = torch.randn(B, T, F, *FRAME)
+    h, c = ConvLSTM(F, 4, 3)(v)[1]
+    assert h.shape == c.shape == (B, 4, *FRAME)
+    layers = ConvLSTM(F, 4, 3, num_layers=2)(v)[1]
+    assert isinstance(layers, list) and [t.shape for t in layers[1]] == [(B, 4, *FRAME)] * 2
+
+
+def test_elman_without_output_layer_returns_h():
+    m = Elman(F, 4)
+    out, h = m(torch.randn(B, T, F))
+    assert out.shape == (B, T, 4) and m.output_features == 4
+    torch.testing.assert_close(out[:, -1], h)
+    assert m.weight_hy is None and m.bias_y is None
+
+
+def test_parameter_names():
+    assert [n for n, _ in Elman(F, 4, 2).named_parameters()] == [
+        "weight_xh",
+        "weight_hh",
+        "bias_h",
+        "weight_hy",
+        "bias_y",
+    ]
+    names = {n for n, _ in Jordan(F, 4, 2).named_parameters()}
+    assert names == {"weight_xh", "weight_hh", "bias_h", "weight_yh", "weight_hy", "bias_y"}
+    classic = Jordan(F, 4, 2, hidden_recurrence=False)
+    assert "weight_hh" not in dict(classic.named_parameters()) and classic.weight_hh is None
+    for ours, ref in [
+        (LSTM(F, 4, 2, True), nn.LSTM(F, 4, 2, bidirectional=True)),
+        (BiLSTM(F, 4, 2), nn.LSTM(F, 4, 2, bidirectional=True)),
+        (GRU(F, 4, 2, True), nn.GRU(F, 4, 2, bidirectional=True)),
+    ]:
+        assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+            (n, p.shape) for n, p in ref.named_parameters()
+        ]
+
+
+# ---- options do something --------------------------------------------------------------
+
+
+def test_elman_options_change_the_output():
+    torch.manual_seed(0)
+    x = torch.randn(B, T, F)
+    tanh = Elman(F, 4, 2)
+    relu = Elman(F, 4, 2, activation="relu")
+    relu.load_state_dict(tanh.state_dict())
+    assert not torch.allclose(tanh(x)[0], relu(x)[0])
+    sig = Elman(F, 4, 2, output_activation="sigmoid")
+    sig.load_state_dict(tanh.state_dict())
+    torch.testing.assert_close(sig(x)[0], torch.sigmoid(tanh(x)[0]))
+
+
+def test_convlstm_peephole_adds_the_hadamard_terms():
+    torch.manual_seed(0)
+    x = torch.randn(B, T, F, *FRAME)
+    plain = ConvLSTM(F, 4, 3)
+    peep = ConvLSTM(F, 4, 3, peephole=True, frame_size=FRAME)
+    peep.load_state_dict(plain.state_dict(), strict=False)
+    assert not torch.allclose(plain(x)[0], peep(x)[0])
+    with torch.no_grad():
+        for w in ("weight_ci", "weight_cf", "weight_co"):
+            getattr(peep.layers[0], w).zero_()
+            assert getattr(peep.layers[0], w).shape == (4, *FRAME)
+    torch.testing.assert_close(plain(x)[0], peep(x)[0])
+
+
+def test_convlstm_decoder_starts_from_the_encoder_state():
+    torch.manual_seed(0)
+    enc, dec = ConvLSTM(F, 4, 3, num_layers=2), ConvLSTM(4, 4, 3, num_layers=2)
+    _, state = enc(torch.randn(B, T, F, *FRAME))
+    zeros = torch.zeros(B, 3, 4, *FRAME)
+    warm, _ = dec(zeros, state)
+    cold, _ = dec(zeros)
+    assert warm.shape == (B, 3, 4, *FRAME)
+    assert not torch.allclose(warm, cold)
+
+
+def test_lstm_dropout_acts_only_in_training():
+    torch.manual_seed(0)
+    m, x = LSTM(F, 8, num_layers=2, dropout=0.5), torch.randn(B, T, F)
+    assert not torch.allclose(m(x)[0], m(x)[0])
+    m.eval()
+    torch.testing.assert_close(m(x)[0], m(x)[0])
+
+
+# ---- bad input: one-line ValueErrors naming both shapes ------------------------------
+
+
+def _bad_inputs(name: str, m: nn.Module, x: torch.Tensor):
+    yield "rank", x[0], str(tuple(x[0].shape))
+    wrong = torch.randn(*x.shape[:2], F + 1, *x.shape[3:])
+    yield "features", wrong, str(tuple(wrong.shape))
+    yield "dtype", x.long(), "torch.int64"
+    yield "float64", x.double(), "torch.float64"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_is_a_one_line_value_error(name):
+    m, x = make(name)
+    for case, bad, shown in _bad_inputs(name, m, x):
+        with pytest.raises(ValueError) as err:
+            m(bad)
+        msg = str(err.value)
+        assert "\n" not in msg, case
+        assert shown.replace(",)", ")") in msg, (case, msg)
+        if case in ("rank", "features"):
+            assert f", {F}" in msg, (case, msg)  # the expected feature/channel count
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_of_the_wrong_shape_is_refused(name):
+    m, x = make(name)
+    _, state = m(x)
+    _, other = m(torch.cat((x, x[:1])))  # a state for B + 1 sequences
+    with pytest.raises(ValueError) as err:
+        m(x, other)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert str(tuple(flat(state)[0].shape)) in msg and str(tuple(flat(other)[0].shape)) in msg
+    with pytest.raises(ValueError, match="expected"):
+        m(x, flat(state)[0].unsqueeze(0) if name not in ("rnn", "gru") else (state, state))
+
+
+def test_convlstm_input_checks():
+    m = ConvLSTM(F, 4, 3, peephole=True, frame_size=FRAME)
+    with pytest.raises(ValueError, match=r"\(B, T, 3, 4, 5\).*\(2, 5, 3, 4, 6\)"):
+        m(torch.randn(B, T, F, 4, 6))  # the peepholes fix the frame size
+    two = ConvLSTM(F, 4, 3, num_layers=2)
+    x = torch.randn(B, T, F, *FRAME)
+    _, state = two(x)
+    with pytest.raises(ValueError, match="list of 2"):
+        two(x, state[:1])
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: Elman(F, 0), "hidden_size"),
+        (lambda: Elman(F, 4, output_activation="tanh"), "output_size"),
+        (lambda: Elman(F, 4, activation="gelu"), "activation"),
+        (lambda: Jordan(F, 4, 2, output_activation="softplus"), "output_activation"),
+        (lambda: LSTM(F, 4, num_layers=0), "num_layers"),
+        (lambda: ConvLSTM(F, 4, 3, peephole=True), "frame_size"),
+        (lambda: ConvLSTM(F, 4, 0), "kernel_size"),
+        (lambda: GRU.from_torch(nn.GRU(F, 4, bias=False)), "bias=True"),
+    ],
+)
+def test_bad_configuration_is_a_value_error(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+# ---- precision, autocast, threads, devices -------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_autocast_bfloat16_on_cpu(name):
+    m, x = make(name)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = m(x)
+    assert out.shape[:3] == (B, T, m.output_features)
+    assert torch.isfinite(out.float()).all()
+    out.float().sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64(name):
+    m, x = make(name, torch.float64)
+    out, _ = m(x)
+    assert out.dtype == torch.float64
+
+
+def test_cells_leave_the_thread_count_alone():
+    before = torch.get_num_threads()
+    for name in NAMES:
+        m, x = make(name)
+        m(x)[0].sum().backward()
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", NAMES)
+def test_cuda_matches_cpu_and_autocasts(name):
+    m, x = make(name)
+    out_cpu, _ = m(x)
+    m_cuda, x_cuda = m.cuda(), x.cuda()
+    out, _ = m_cuda(x_cuda)
+    torch.testing.assert_close(out.cpu(), out_cpu, atol=1e-4, rtol=1e-4)
+    out2, _ = m_cuda(x_cuda[:, 2:], m_cuda(x_cuda[:, :2])[1])  # state stays on the device
+    torch.testing.assert_close(out2, out[:, 2:], atol=1e-4, rtol=1e-4)
+    with torch.autocast("cuda", dtype=torch.float16):
+        half, _ = m_cuda(x_cuda)
+    assert torch.isfinite(half.float()).all()
+    half.float().sum().backward()
