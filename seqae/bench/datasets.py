@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ class BenchData:
     test_labels: np.ndarray | None = None
     unit_range: bool = False
     focus_steps: int | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # e.g. PCA per Z
 
     @property
     def sample_shape(self) -> tuple[int, ...]:

@@ -31,6 +31,11 @@ results are read. Metrics (name: unit, meaning):
   ``final_val_loss``: the training objective at the last epoch. Where only the first steps
   carry information (the remember task), ``mse_start``: the error on those steps alone, with
   the error of predicting zeros in ``extra`` (what a model that forgot the start scores).
+- The course's claims: ``pca_mse`` (held-out MSE of PCA fitted on the training samples with as
+  many components as the model's code has units; NULL when too large to fit quickly),
+  ``code_sparsity`` (fraction of held-out code entries with |z| <= 1% of the largest |z|),
+  ``noisy_mse`` (error of the clean input reconstructed from the input plus Gaussian noise of
+  ``noise_level``, times the data's std unless the data lie in [0, 1], then clipped to it).
 
 Artefacts: ``curve`` (epoch, train_loss, val_loss, seconds), ``examples`` (inputs and
 reconstructions of the first held-out samples, float16), ``scores`` (held-out anomaly
@@ -74,6 +79,7 @@ class MeasureConfig:
     latency_batches: int = 5  # timed eval forwards for infer_ms_per_batch
     examples: int = 8  # held-out samples kept as reconstruction examples
     probe_samples: int = 2000  # at most this many held-out latents for the linear probe
+    noise_level: float = 0.5  # noisy_mse: Gaussian noise std (x data std unless in [0, 1])
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "latency_batches"):
@@ -246,6 +252,62 @@ def _probe_accuracy(latent: np.ndarray, labels: np.ndarray, n_max: int, seed: in
     return float(clf.score(b, yb))
 
 
+PCA_MAX_VALUES = 50_000_000  # N * D above this: PCA skipped (NULL), too slow for a benchmark
+PCA_MAX_COMPONENTS = 1024
+
+
+def pca_mse(data: BenchData, n_components: int) -> tuple[float | None, dict[str, Any]]:
+    """Held-out MSE of PCA with ``n_components`` fitted on the flattened training samples."""
+    train = data.train.reshape(len(data.train), -1)
+    test = data.test.reshape(len(data.test), -1)
+    k = min(n_components, *train.shape)
+    if train.size > PCA_MAX_VALUES or k > PCA_MAX_COMPONENTS:
+        return None, {"note": f"skipped: {train.shape} with {k} components is too large"}
+    key = ("pca", train.shape, k)
+    if key not in data.cache:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=k, svd_solver="auto", random_state=0).fit(train)
+        rec = pca.inverse_transform(pca.transform(test))
+        data.cache[key] = float(((rec - test) ** 2).mean())
+    return data.cache[key], {"components": k}
+
+
+@torch.no_grad()
+def _course_checks(
+    model: Autoencoder,
+    data: BenchData,
+    test: TensorData,
+    latent: Tensor,
+    mse: Tensor,
+    cfg: MeasureConfig,
+    device: torch.device,
+    seed: int,
+) -> list[Metric]:
+    """The numbers the course's claims are checked on: PCA at the same code size, code
+    sparsity, reconstruction of clean inputs from noisy ones."""
+    Z = int(latent.shape[1])
+    pca, extra = pca_mse(data, Z)
+    # near zero = below 1% of the largest |z| over the held-out codes (scale free)
+    scale = float(latent.abs().max())
+    sparsity = float((latent.abs() <= 0.01 * scale).float().mean()) if scale > 0 else 1.0
+    # Gaussian noise of cfg.noise_level (times the data's std unless in [0, 1], then clipped
+    # to [0, 1] as the Keras blog does); fixed per seed so repeats and models see the same.
+    gen = torch.Generator().manual_seed(seed + 12345)
+    clean = test.x.float()
+    sd = 1.0 if data.unit_range else float(clean.std())
+    noisy = clean + cfg.noise_level * sd * torch.randn(clean.shape, generator=gen)
+    if data.unit_range:
+        noisy = noisy.clamp(0, 1)
+    recon, _ = _eval_outputs(model, TensorData(noisy, test.lengths), cfg.batch_size, device)
+    noisy_mse = float(losses.reconstruction(recon, clean, "mse").mean())
+    return [
+        Metric("pca_mse", pca, "", {**extra, "ae_mse": float(mse.mean())}),
+        Metric("code_sparsity", sparsity, "", {"rule": "|z| <= 0.01 max|z|", "latent_size": Z}),
+        Metric("noisy_mse", noisy_mse, "", {"noise_level": cfg.noise_level, "scaled_by_std": sd}),
+    ]
+
+
 def _quality(
     model: Autoencoder,
     data: BenchData,
@@ -307,6 +369,7 @@ def _quality(
             "labels": labels,
             "threshold": np.float32(threshold),
         }
+    metrics += _course_checks(model, data, test, latent, mse, cfg, device, seed)
     if data.test_labels is not None:
         acc = _probe_accuracy(latent.numpy(), data.test_labels, cfg.probe_samples, seed)
         metrics.append(Metric("probe_accuracy", acc, "", {"latent_size": int(latent.shape[1])}))

@@ -11,6 +11,7 @@ run goes on; ``--resume`` retries failed tasks.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -134,6 +135,33 @@ def _select(reg: Registry, patterns: tuple[str, ...] | list[str], notes: list[st
     return chosen
 
 
+def runs_on(model_kind: str, entry: DatasetEntry, model: str) -> bool:
+    """Whether ``model`` runs on ``entry``: same input kind (and listed, when the entry lists
+    models), or a sequence model the entry names on a video dataset (flattened frames)."""
+    listed = entry.models is not None and any(fnmatch.fnmatchcase(model, p) for p in entry.models)
+    if entry.models is not None and not listed:
+        return False
+    if model_kind == entry.kind:
+        return True
+    return model_kind == "sequence" and entry.kind == "video" and model in entry.models
+
+
+def as_model_input(data: ds.BenchData, model_kind: str) -> ds.BenchData:
+    """``data`` as ``model_kind`` takes it: videos (N, T, C, Hs, Ws) become sequences
+    (N, T, C*Hs*Ws) for a flat sequence model; anything else is returned as is."""
+    if data.kind == model_kind:
+        return data
+    if model_kind == "sequence" and data.kind == "video":
+
+        def flat(a):
+            return a.reshape(*a.shape[:2], -1)
+
+        return dataclasses.replace(
+            data, kind="sequence", train=flat(data.train), test=flat(data.test)
+        )
+    raise ValueError(f"a {model_kind} model cannot run on {data.kind} data {data.name!r}")
+
+
 def make_plan(
     suite: Suite,
     models: str | None = None,
@@ -168,12 +196,14 @@ def make_plan(
             "model_args": entry.model_args,
         }
         h = config_hash(config)
+        unknown = sorted(set(entry.model_args) - set(reg.names()))
+        if unknown:
+            raise SeqaeError(
+                f"suite {suite.name!r}, dataset {entry.label!r}: model_args names unknown "
+                f"model {unknown[0]!r}"
+            )
         for m in chosen:
-            if reg.get(m).input_kind != entry.kind:
-                continue
-            if entry.models is not None and not any(
-                fnmatch.fnmatchcase(m, p) for p in entry.models
-            ):
+            if not runs_on(reg.get(m).input_kind, entry, m):
                 continue
             for dev in devs:
                 for r in range(repeats):
@@ -193,14 +223,19 @@ def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
     try:
         if isinstance(data, Exception):
             raise data
-        reg = benchmark_models()
+        factory = benchmark_models().get(task.model)
+        seen = as_model_input(data, factory.input_kind)
         seed = task.config["seed"] + task.repeat
         torch.manual_seed(seed)  # the weights' initialisation
-        model = reg.get(task.model)(
-            shape=data.sample_shape, size=task.config["size"], **task.entry.model_args
-        )
+        kwargs = task.entry.model_args.get(task.model, {})
+        model = factory(shape=seen.sample_shape, size=task.config["size"], **kwargs)
         cfg = MeasureConfig(**task.config["train"])
-        out = measure(model, data, torch.device(task.device), cfg, seed=seed)
+        out = measure(model, seen, torch.device(task.device), cfg, seed=seed)
+        if seen is not data and "examples" in out.artifacts:  # back to frames for the report
+            out.artifacts["examples"] = {
+                k: v.reshape(len(v), *data.sample_shape)
+                for k, v in out.artifacts["examples"].items()
+            }
         rec.metrics, rec.artifacts = out.metrics, out.artifacts
     except (KeyboardInterrupt, SystemExit):
         raise

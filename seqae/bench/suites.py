@@ -19,10 +19,14 @@ drift). ``--suite`` takes a built-in name or the path of any TOML file in this f
     [[datasets]]              # one table per dataset; models run on those of their input kind
     name = "sine"             # a dataset of seqae.bench.datasets
     label = "sine-T50"        # optional: its name in the results (default: name + params)
-    models = ["lstm", "gru"]  # optional: only these models on it
+    models = ["lstm", "gru"]  # optional: only these models on it (see below)
     length = 50               # any other key is a parameter of the dataset
     train = { epochs = 3 }    # optional: overrides [train] for this dataset
-    model_args = { }          # optional: keyword arguments for the model factories
+    model_args = { lstm = { hidden_size = 8 } }  # optional: factory arguments, per model
+
+A model runs on the datasets of its input kind. A video dataset whose ``models`` names a
+sequence model explicitly also runs it, on the frames flattened to feature vectors
+``(T, C*Hs*Ws)``: a flat recurrent autoencoder beside the ConvLSTM on the same videos.
 
 Every problem (bad TOML, unknown key, wrong type, unknown dataset or parameter) is one
 ``SeqaeError`` that names the file and the line.
@@ -234,8 +238,18 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
             else {}
         )
         model_args = (
-            typed(entry, "model_args", dict, "a table", after) if "model_args" in entry else {}
+            typed(entry, "model_args", dict, "a table of tables", after)
+            if "model_args" in entry
+            else {}
         )
+        for m, kw in model_args.items():
+            if not isinstance(kw, dict):
+                raise fail(
+                    f"model_args.{m} must be a table of factory arguments, e.g. "
+                    f"model_args = {{ {m} = {{ hidden_size = 8 }} }}; got {kw!r}",
+                    "model_args",
+                    after,
+                )
         models = patterns(entry, "models", after) if "models" in entry else None
         suite.datasets.append(DatasetEntry(dname, label, params, models, train, model_args))
     return suite

@@ -1,0 +1,234 @@
+"""`seqae bench run / results` and `seqae list models` end to end: the smoke suite fills a
+database with every model; kill -9 and Ctrl-C lose nothing and --resume finishes without
+duplicates; bad input is one line and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from seqae.bench import store as st
+from seqae.bench import suites
+from seqae.bench.runner import benchmark_models, make_plan
+from seqae.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = "rnn,gru,dense,sparse,vae"  # smoke-suite models that train in well under a second
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _one_line_error(res, *words: str) -> None:
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    assert "Traceback" not in res.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def _task_rows(db: Path) -> list[tuple]:
+    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute(
+            "SELECT run_id, model, dataset, device, config_hash, repeat, status FROM tasks"
+        ).fetchall()
+    except sqlite3.OperationalError:  # the writer has not created the tables yet
+        return []
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def smoke_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("smoke") / "smoke.db"
+    res = _run("bench", "run", "--suite", "smoke", "--db", str(db), "--quiet")
+    assert res.exit_code == 0, res.output
+    return db, res
+
+
+def test_smoke_suite_stores_every_registered_model(smoke_db):
+    db, res = smoke_db
+    assert "0 failed" in res.stdout and str(db) in res.stdout
+    tasks = st.load_tasks(db)
+    assert (tasks["status"] == "done").all(), tasks[tasks.status != "done"][["model", "error"]]
+    assert set(tasks["model"]) == set(benchmark_models().names())
+    results = st.load_results(db)
+    keys = ["model", "dataset", "device", "config_hash", "repeat", "metric"]
+    assert not results.duplicated(keys).any()
+    per_model = results.groupby("model")["metric"].apply(set)
+    for model, metrics in per_model.items():
+        assert {"params", "train_samples_per_s", "mse", "peak_mem_mb"} <= metrics, model
+    runs = st.load_runs(db)
+    env = runs["environment"].iloc[0]
+    assert runs["status"].tolist() == ["done"] and env["torch"] == torch.__version__
+    curves = st.load_artifacts(db, name="curve")
+    assert len(curves) == len(tasks)
+
+
+def test_results_table_and_csv(smoke_db):
+    db, _ = smoke_db
+    res = _run("bench", "results", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    for name in benchmark_models().names():
+        assert f" {name} " in res.stdout
+    assert "run 1: suite smoke, done" in res.stdout
+    csv = _run("bench", "results", "--db", str(db), "--format", "csv", "--run", "latest")
+    lines = csv.stdout.splitlines()
+    assert lines[0] == "run_id,model,dataset,device,config_hash,repeat,metric,value,unit,extra"
+    assert len(lines) - 1 == len(st.load_results(db))
+    _one_line_error(_run("bench", "results", "--db", str(db), "--run", "7"), "no run 7")
+
+
+def test_list_models_shows_parameter_counts():
+    res = _run("list", "models")
+    assert res.exit_code == 0, res.output
+    for name in benchmark_models().names():
+        assert any(line.split()[0] == name for line in res.stdout.splitlines())
+    dense = next(line for line in res.stdout.splitlines() if line.split()[0] == "dense")
+    assert "50,992" in dense  # 784*32 + 32 + 32*784 + 784
+
+
+def test_kill_9_then_resume_has_no_gaps_and_no_duplicates(tmp_path):
+    db = tmp_path / "k.db"
+    cmd = [sys.executable, "-m", "seqae", "bench", "run", "--suite", "smoke", "--models", FAST,
+           "--db", str(db), "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and len(_task_rows(db)) >= 2:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    before = _task_rows(db)
+    plan = make_plan(suites.load("smoke"), models=FAST)
+    assert 2 <= len(before) < len(plan.tasks)
+    out = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"{len(before)} already stored" in out.stdout
+    after = _task_rows(db)
+    assert set(before) <= set(after)  # nothing stored before the kill was lost
+    assert len(after) == len(set(after))  # once each
+    assert {tuple(r[1:6]) for r in after} == {t.key.values() for t in plan.tasks}  # no gap
+    assert {r[0] for r in after} == {1}  # resumed in the same run
+    res = st.load_results(db)
+    assert not res.duplicated(["model", "dataset", "repeat", "metric"]).any()
+    assert st.load_runs(db)["status"].tolist() == ["done"]
+
+
+def test_ctrl_c_then_resume(tmp_path, monkeypatch):
+    from seqae.bench import runner
+
+    db = tmp_path / "c.db"
+    real, calls = runner.run_task, []
+
+    def interrupted_third(task, data):
+        calls.append(task.model)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task, data)
+
+    monkeypatch.setattr(runner, "run_task", interrupted_third)
+    args = ["bench", "run", "--suite", "smoke", "--models", "rnn,gru,dense,sparse", "--db", str(db)]
+    res = _run(*args)
+    assert res.exit_code == 130
+    assert "interrupted: 2 of 4 tasks are stored" in res.stderr and "--resume" in res.stderr
+    assert st.load_runs(db)["status"].tolist() == ["interrupted"]
+    monkeypatch.setattr(runner, "run_task", real)
+    res = _run(*args, "--resume")
+    assert res.exit_code == 0, res.output
+    assert "2 tasks run, 2 already stored, 0 failed" in res.stdout
+    rows = _task_rows(db)
+    assert len(rows) == len(set(rows)) == 4 and {r[0] for r in rows} == {1}
+    # --resume with nothing left to finish is an error, not a silent new run
+    _one_line_error(_run(*args, "--resume"), "no unfinished run")
+
+
+def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch):
+    import numpy as np
+
+    db = tmp_path / "f.db"
+    real_add, calls = st.Store.add_task, []
+
+    def disk_fills_at_third_task(self, run_id, rec):
+        calls.append(rec.key.model)
+        if len(calls) == 3:  # no page may be added from now on: SQLITE_FULL, as a full disk
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            self.conn.execute(f"PRAGMA max_page_count = {pages}")
+            rec.artifacts["big"] = {"x": np.random.default_rng(0).random(50_000)}
+        return real_add(self, run_id, rec)
+
+    monkeypatch.setattr(st.Store, "add_task", disk_fills_at_third_task)
+    res = _run("bench", "run", "--suite", "smoke", "--models", "dense,sparse,deep,vae",
+               "--db", str(db))  # fmt: skip
+    _one_line_error(res, "database or disk is full", "intact", "--resume")
+    monkeypatch.undo()
+    tasks = st.load_tasks(db)
+    assert tasks["model"].tolist() == calls[:2] and (tasks["status"] == "done").all()
+    assert set(st.load_results(db)["model"]) == set(calls[:2])
+
+
+def test_device_cuda_without_gpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    db = tmp_path / "d.db"
+    _one_line_error(
+        _run("bench", "run", "--suite", "smoke", "--device", "cuda", "--db", str(db)),
+        "cannot use device cuda",
+    )
+    assert not db.exists()  # nothing was created for a run that could not start
+    res = _run("bench", "run", "--suite", "smoke", "--device", "cpu,cuda", "--models", "rnn",
+               "--db", str(db))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "note: skipping device cuda: torch sees no CUDA device" in res.stderr
+    assert {r[3] for r in _task_rows(db)} == {"cpu"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_and_cpu_side_by_side(tmp_path):
+    db = tmp_path / "g.db"
+    res = _run("bench", "run", "--suite", "smoke", "--device", "cpu,cuda", "--models", "lstm",
+               "--db", str(db), "--quiet")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert {r[3] for r in _task_rows(db)} == {"cpu", "cuda"}
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    db = tmp_path / "b.db"
+    base = ["bench", "run", "--db", str(db)]
+    _one_line_error(_run(*base, "--suite", "quik"), "unknown suite 'quik'", "'quick'")
+    _one_line_error(_run(*base, "--suite", "smoke", "--models", "lstn"), "unknown model 'lstn'")
+    _one_line_error(_run(*base, "--suite", "smoke", "--device", "tpu"), "unknown device 'tpu'")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('description = "x"\nsize = tiny\n\n[train]\n')
+    _one_line_error(_run(*base, "--suite", str(bad)), "bad.toml", "line 2")
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    _one_line_error(
+        _run("bench", "run", "--suite", "smoke", "--models", "rnn", "--db", str(foreign)),
+        "is not a seqae results database",
+    )
+    _one_line_error(_run("bench", "results", "--db", str(foreign)), "not a seqae results")
+    assert foreign.read_bytes() == before
+    _one_line_error(_run("bench", "results", "--db", str(tmp_path / "none.db")), "no results")
