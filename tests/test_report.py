@@ -52,7 +52,10 @@ def _task(model, dataset, device, rep, metrics, artifacts=None) -> store.TaskRec
         status="done",
         started=store.now(),
         seconds=1.0,
-        metrics=[store.Metric(k, v) for k, v in metrics.items()],
+        metrics=[
+            store.Metric(k, v, extra={"zero_baseline": 0.5} if k == "mse_start" else None)
+            for k, v in metrics.items()
+        ],
         artifacts=artifacts or {},
     )
 
@@ -444,3 +447,41 @@ def test_page_opens_in_headless_chromium_without_console_errors(report, tmp_path
     img = imread(shot)  # (2000, 1280, 3 or 4), floats in [0, 1]
     assert img.shape[:2] == (2000, 1280)
     assert img[..., :3].std() > 0.05  # drawn, not a blank page
+
+
+# -- the real harness -------------------------------------------------------------------------
+
+
+def test_report_renders_from_the_smoke_suite(tmp_path):
+    """`seqae bench run --suite smoke` then `seqae report`: every figure the data allow.
+
+    seqae's own models only: peers (sequitur trains one sequence per call) would take this
+    test's time where they are installed, and the fixture above covers the peers figure.
+    """
+    from seqae.models import MODELS
+
+    db, out = tmp_path / "smoke.sqlite", tmp_path / "report"
+    models = ",".join(MODELS.names())
+    res = CliRunner().invoke(
+        cli, ["bench", "run", "--suite", "smoke", "--models", models, "--db", str(db), "--quiet"]
+    )
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = _parse(out / "report.html")
+    assert page.sections == ["summary", "figures", "claims", "environment"]
+    pngs = {p.stem for p in (out / "figures").glob("*.png")}
+    assert {k.removeprefix("fig-") for k in page.figures} == pngs
+    assert all(src.startswith("data:image/png;base64,") for src in page.figures.values())
+    # Every input kind has curves and examples; the sweep is not in the smoke suite.
+    assert {
+        "quality_vs_params", "throughput", "training_curves", "reconstructions_image",
+        "reconstructions_sequence", "reconstructions_video", "anomaly_scores",
+    } <= pngs  # fmt: skip
+    assert "quality_vs_length" not in pngs
+    assert "Quality against sequence length: needs the" in (out / "report.html").read_text()
+    assert len(page.verdicts) == 8
+    # Parameter counts are exact, so one repeat decides them; the rest needs repeats.
+    assert page.verdicts[0] == "holds"
+    md = (out / "report.md").read_text()
+    assert "one repeat only, so the spread is unknown" in md

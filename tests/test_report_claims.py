@@ -80,6 +80,7 @@ def test_training_speed():
     one = _speed(3000, 2000, 1500, spread=(1.0,))  # one repeat: spread unknown
     c = verdict(claims.training_speed, one)
     assert c.verdict == "inconclusive" and "spread unknown" in c.evidence
+    assert "one repeat only" in c.reason and "within the spread" not in c.reason
 
 
 def test_training_speed_is_judged_per_device():

@@ -48,11 +48,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class Check:
-    """One comparison: +1 confirmed, -1 contradicted, 0 within the noise."""
+    """One comparison: +1 confirmed, -1 contradicted, 0 within the noise (or spread unknown)."""
 
     label: str
     outcome: int
     text: str
+    known: bool = True  # False when a side had one repeat: no spread to judge against
 
 
 def _values(df: pd.DataFrame, model: str, metric: str, **where: str) -> np.ndarray:
@@ -68,7 +69,7 @@ def _decide(key: str, statement: str, checks: list[Check], missing: str, criteri
         return Claim(key, statement, "inconclusive", "—", f"not measured: {missing}")
     evidence = "\n".join(c.text for c in checks)
     bad = [c.label for c in checks if c.outcome < 0]
-    unclear = [c.label for c in checks if c.outcome == 0]
+    unclear = [c for c in checks if c.outcome == 0]
     if bad:
         return Claim(
             key,
@@ -79,14 +80,21 @@ def _decide(key: str, statement: str, checks: list[Check], missing: str, criteri
         )
     if unclear:
         return Claim(
-            key,
-            statement,
-            "inconclusive",
-            evidence,
-            "within the spread over repeats (or one repeat, spread unknown): "
-            f"{'; '.join(unclear)} ({criterion})",
+            key, statement, "inconclusive", evidence, f"{_undecided(checks)} ({criterion})"
         )
     return Claim(key, statement, "holds", evidence, f"every comparison confirmed ({criterion})")
+
+
+def _undecided(checks: list[Check]) -> str:
+    """Why the undecided checks are undecided: one repeat, or differences inside the noise."""
+    one = [c.label for c in checks if c.outcome == 0 and not c.known]
+    noise = [c.label for c in checks if c.outcome == 0 and c.known]
+    parts = []
+    if one:
+        parts.append(f"one repeat only, so the spread is unknown: {'; '.join(one)}")
+    if noise:
+        parts.append(f"within the spread over repeats: {'; '.join(noise)}")
+    return "; ".join(parts)
 
 
 def _less(
@@ -103,7 +111,7 @@ def _less(
     )
     # Exact counts decide by value; measured ones by the interval of the ratio.
     outcome = (1 if lr.mean < 0 else -1) if exact else -lr.sign()
-    return Check(f"{a} < {b} ({ctx})", outcome, text)
+    return Check(f"{a} < {b} ({ctx})", outcome, text, lr.known)
 
 
 def _groups(df: pd.DataFrame, models: tuple[str, ...], metric: str, by: list[str]) -> list[dict]:
@@ -152,7 +160,9 @@ def training_speed(df: pd.DataFrame) -> Claim:
         for slow, fast in (("gru", "rnn"), ("lstm", "rnn"), ("lstm", "gru")):
             c = _less(df, slow, fast, metric, where, ctx)  # slow's throughput below fast's
             if c:
-                checks.append(Check(f"{fast} faster than {slow} ({ctx})", c.outcome, c.text))
+                checks.append(
+                    Check(f"{fast} faster than {slow} ({ctx})", c.outcome, c.text, c.known)
+                )
     return _decide(
         "training_speed",
         statement,
@@ -198,15 +208,14 @@ def long_term(df: pd.DataFrame) -> Claim:
         )
 
     d_rnn, line = growth("rnn")
-    checks = [Check(f"rnn error grows from T={t0:g} to T={t1:g}", d_rnn.sign(), line)]
+    label = f"rnn error grows from T={t0:g} to T={t1:g}"
+    checks = [Check(label, d_rnn.sign(), line, d_rnn.known)]
     for m in ("lstm", "gru"):
         d, line = growth(m)
         # rnn growth - growth/MUCH_LESS > 0  <=>  m grows by less than MUCH_LESS of the rnn's.
-        checks.append(
-            Check(
-                f"{m} grows < {MUCH_LESS:g}x the rnn's", (d_rnn - d * (1 / MUCH_LESS)).sign(), line
-            )
-        )
+        contrast = d_rnn - d * (1 / MUCH_LESS)
+        label = f"{m} grows < {MUCH_LESS:g}x the rnn's"
+        checks.append(Check(label, contrast.sign(), line, contrast.known))
     return _decide(
         "long_term",
         statement,
@@ -236,7 +245,7 @@ def gru_vs_lstm(df: pd.DataFrame) -> Claim:
         else:
             outcome = 0
         text = f"{_ctx(where)}: gru/lstm {metric} = {fmt_ratio(lr)}"
-        per.append(Check(_ctx(where), outcome, text))
+        per.append(Check(_ctx(where), outcome, text, lr.known))
     if not per:
         return _decide("gru_vs_lstm", statement, [], f"{metric} of gru and lstm", "")
     n = len(per)
@@ -257,7 +266,7 @@ def gru_vs_lstm(df: pd.DataFrame) -> Claim:
         statement,
         "inconclusive",
         evidence,
-        f"{tally}; the rest within the spread over repeats ({criterion})",
+        f"{tally}; {_undecided(per)} ({criterion})",
     )
 
 
@@ -276,7 +285,7 @@ def beats_pca(df: pd.DataFrame) -> Claim:
             f"{dataset}: {model} {QUALITY_METRIC} {fmt_estimate(ae)}, PCA {fmt_estimate(pca)}; "
             f"ratio {fmt_ratio(lr)}"
         )
-        checks.append(Check(f"{model} on {dataset}", -lr.sign(), text))
+        checks.append(Check(f"{model} on {dataset}", -lr.sign(), text, lr.known))
     if not checks:
         return _decide(
             "beats_pca", statement, [], "pca_mse (PCA error at the model's code size)", ""
@@ -305,7 +314,7 @@ def beats_pca(df: pd.DataFrame) -> Claim:
         statement,
         "inconclusive",
         evidence,
-        f"no model beats PCA beyond the spread over repeats ({criterion})",
+        f"no model beats PCA beyond the noise; {_undecided(checks)} ({criterion})",
     )
 
 

@@ -9,6 +9,7 @@ touched; saving picks the Agg (PNG) and SVG canvases by file format.
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -236,6 +237,10 @@ def fig_quality_vs_length(data: ReportData) -> Plot | str:
     ax = fig.subplots()
     sns.lineplot(data=r, x="T", y="value", hue="model", palette=_palette(list(r["model"])),
                  marker="o", errorbar="sd", ax=ax)  # fmt: skip
+    zero = _zero_baseline(r)
+    if zero is not None:  # what a model that forgot the start scores (stored in extra)
+        ax.plot(zero.index, zero.values, ls="--", color="0.4", label="predicting zeros")
+        ax.legend(fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(r["T"].unique()), [f"{t:g}" for t in sorted(r["T"].unique())])
     ax.set(xlabel="sequence length T", ylabel=_metric_label(metric))
@@ -246,6 +251,21 @@ def fig_quality_vs_length(data: ReportData) -> Plot | str:
         f"through all T steps. {LABELS.get(metric, metric)}, mean ± sd over repeats.",
         fig,
     )
+
+
+def _zero_baseline(r: pd.DataFrame) -> pd.Series | None:
+    """Mean ``zero_baseline`` per T from the rows' JSON ``extra`` (mse_start), if stored."""
+    if "extra" not in r.columns:
+        return None
+
+    def get(x: object) -> float:
+        try:
+            return float(json.loads(x)["zero_baseline"]) if isinstance(x, str) else math.nan
+        except (ValueError, KeyError, TypeError):
+            return math.nan
+
+    z = r.assign(z=r["extra"].map(get)).dropna(subset=["z"])
+    return None if z.empty else z.groupby("T")["z"].mean()
 
 
 def _as_image(a: np.ndarray) -> np.ndarray:
@@ -284,8 +304,8 @@ def _image_rows(ex: list[Example], frames: bool) -> Figure:
 
     One stitched image per panel (not one axes per digit) keeps drawing fast.
     """
-    cols = 10
-    fig = Figure(figsize=(8.5, 1.75 * len(ex) + 0.2), layout="constrained")
+    cols = min(10, max(len(e.inputs[0] if frames else e.inputs) for e in ex))
+    fig = Figure(figsize=(1.5 + 0.7 * cols, 1.75 * len(ex) + 0.2), layout="constrained")
     axes = fig.subplots(len(ex), 1, squeeze=False)[:, 0]
     for ax, e in zip(axes, ex, strict=True):
         xs, ys = (e.inputs[0], e.outputs[0]) if frames else (e.inputs, e.outputs)

@@ -140,6 +140,8 @@ def fmt_ratio(log_ratio: Estimate) -> str:
     """'1.52× [1.41, 1.63]' from a log-ratio estimate (interval omitted when unknown)."""
     lo, hi = log_ratio.interval()
     r = math.exp(log_ratio.mean)
+    if lo == hi:  # exact counts: no interval to show
+        return f"{r:.3g}×"
     if math.isnan(lo):
         return f"{r:.3g}× [spread unknown: one repeat]"
     return f"{r:.3g}× [{math.exp(lo):.3g}, {math.exp(hi):.3g}]"
