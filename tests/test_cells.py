@@ -239,6 +239,9 @@ def test_convlstm_input_checks():
     m = ConvLSTM(F, 4, 3, peephole=True, frame_size=FRAME)
     with pytest.raises(ValueError, match=r"\(B, T, 3, 4, 5\).*\(2, 5, 3, 4, 6\)"):
         m(torch.randn(B, T, F, 4, 6))  # the peepholes fix the frame size
+    fixed = ConvLSTM(F, 4, 3, frame_size=FRAME)  # frame_size alone fixes the size too
+    with pytest.raises(ValueError, match=r"\(2, 5, 3, 4, 6\)"):
+        fixed(torch.randn(B, T, F, 4, 6))
     two = ConvLSTM(F, 4, 3, num_layers=2)
     x = torch.randn(B, T, F, *FRAME)
     _, state = two(x)

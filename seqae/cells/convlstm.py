@@ -65,6 +65,11 @@ class ConvLSTMLayer(nn.Module):
             self.weight_co = nn.Parameter(torch.empty(Ch, *frame_size, **kw))
         self.reset_parameters()
 
+    def extra_repr(self) -> str:
+        four_ch, c_in, kh, kw = self.weight_x.shape
+        peep = self.weight_ci is not None
+        return f"{c_in}, {four_ch // 4}, kernel_size={(kh, kw)}, peephole={peep}"
+
     def reset_parameters(self) -> None:
         """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as torch's Conv2d; forget bias 1, other biases 0."""
         for w in (self.weight_x, self.weight_h):
@@ -112,7 +117,8 @@ class ConvLSTM(nn.Module):
         peephole: add ``W_ci \odot C_{t-1}``, ``W_cf \odot C_{t-1}``, ``W_co \odot C_t``
             with weights of shape ``(Ch, Hs, Ws)`` as in the paper (one per unit and
             position), so ``frame_size`` is then required.
-        frame_size: (Hs, Ws) of the frames; needed by (and only used by) the peepholes.
+        frame_size: (Hs, Ws) of the frames; required by the peepholes. When given,
+            inputs of another frame size are refused.
 
     Inputs: x, state
         - **x** ``(B, T, C, Hs, Ws)``
