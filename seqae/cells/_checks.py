@@ -51,16 +51,20 @@ def check_input(
             f"{cell}: expected at least one sequence of at least one step {shown}, "
             f"got {_shape(x.shape)}"
         )
-    if (
-        weight is not None
-        and x.dtype != weight.dtype
-        and not torch.is_autocast_enabled(x.device.type)
-    ):
+    if weight is not None and x.dtype != weight.dtype and not autocast_enabled(x.device.type):
         raise ValueError(
             f"{cell}: expected input of dtype {weight.dtype} (the cell's), got {x.dtype}: "
             f"convert the input with .to({weight.dtype}) or the cell with .to({x.dtype})"
         )
     return x
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type`` (torch >= 2.4 takes the device type)."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch 2.3: no argument, one function per device kind
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
 def check_state_tensor(
