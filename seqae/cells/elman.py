@@ -131,8 +131,8 @@ class Elman(nn.Module):
         f1 = ACTIVATIONS[self.activation]
         xp = F.linear(x, self.weight_xh, self.bias_h)  # (B, T, H), hoisted out of the loop
         h, hs = h0, []
-        for t in range(x.shape[1]):
-            h = f1(torch.addmm(xp[:, t], h, self.weight_hh.t()))  # (B, H)
+        for xp_t in xp.unbind(1):  # unbind: one stacked gradient, not T zero-padded ones
+            h = f1(torch.addmm(xp_t, h, self.weight_hh.t()))  # (B, H)
             hs.append(h)
         return torch.stack(hs, 1)
 

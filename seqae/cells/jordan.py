@@ -154,9 +154,11 @@ class Jordan(nn.Module):
         else:
             w_rec = torch.cat((self.weight_hh, self.weight_yh), 1)  # (H, H + O): one matmul/step
         ys = []
-        for t in range(x.shape[1]):
+        # unbind, not xp[:, t]: its backward stacks the T gradients once instead of
+        # adding T zero-padded (B, T, H) ones.
+        for xp_t in xp.unbind(1):
             fed = y if self.weight_hh is None else torch.cat((h, y), 1)  # (B, H + O)
-            h = f1(torch.addmm(xp[:, t], fed, w_rec.t()))  # (B, H)
+            h = f1(torch.addmm(xp_t, fed, w_rec.t()))  # (B, H)
             y = f2(F.linear(h, self.weight_hy, self.bias_y))  # (B, O)
             ys.append(y)
         return torch.stack(ys, 1), (h, y)
