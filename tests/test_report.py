@@ -275,9 +275,16 @@ def test_summary_cells_are_mean_and_sd_over_repeats(db, report):
     assert float(row["mean"]) == pytest.approx(sum(vals) / 3)
     sd = math.sqrt(sum((v - sum(vals) / 3) ** 2 for v in vals) / 2)  # ddof 1, by hand
     assert float(row["std"]) == pytest.approx(sd)  # = 1% of the mean = 20
-    shown = tables.summary(rdata.load(db).results)
-    cell = shown.set_index(["dataset", "model"]).loc[("sine", "gru"), "train samples/s [cpu]"]
-    assert cell == "2,000 ± 20 (n=3)"
+    results = rdata.load(db).results
+    shown = tables.summary(results, "cost").set_index(["dataset", "model"])
+    assert shown.loc[("sine", "gru"), "train samples/s [cpu]"] == "2,000 ± 20"
+    assert shown.loc[("sine", "gru"), "parameters"] == "330"
+    assert "MSE" not in shown.columns  # quality is the other table
+    assert tables.repeats(results) == 3  # the same n everywhere: said once, not per cell
+    r = results
+    one = r[(r["repeat"] == 0) & (r["model"] == "gru") & (r["dataset"] == "sine")]
+    mixed = tables.summary(pd.concat([results, one.assign(repeat=9, run_id="2")]), "quality")
+    assert mixed.set_index(["dataset", "model"]).loc[("sine", "gru"), "MSE"].endswith("(n=4)")
 
 
 def test_every_table_is_written_as_csv(report):

@@ -105,6 +105,10 @@ class _Doc:
         self.h.append(f'<section id="{key}"><h2>{html.escape(title)}</h2>')
         self.m.append(f'\n<a id="{key}"></a>\n\n## {title}\n')
 
+    def subtitle(self, text: str) -> None:
+        self.h.append(f"<h3>{html.escape(text)}</h3>")
+        self.m.append(f"### {text}\n")
+
     def para(self, text: str, cls: str = "") -> None:
         c = f' class="{cls}"' if cls else ""
         self.h.append(f"<p{c}>{html.escape(text)}</p>")
@@ -181,12 +185,18 @@ def write_report(
     doc.section("summary", "Summary")
     for note in data.notes:
         doc.para(f"Note: {note}.")
+    n = _tables.repeats(results)
     doc.para(
-        "Per dataset and model: mean ± sample sd over repeats (n = repeats). Speed and memory "
-        "per device; parameters and quality pooled over devices."
+        "Per dataset and model: mean ± sample sd over "
+        + ({None: "n repeats (n=N)", 1: "1 repeat (so no sd)"}.get(n, f"{n} repeats"))
+        + ". Speed and memory per device; parameters and quality pooled over devices. "
+        "The CSV holds every number behind both tables (n, mean, sd, min, max)."
     )
-    doc.table(_tables.summary(results), "summary.csv")
-    csv(_tables.stats(results), "summary.csv")  # the numbers behind it, one row per metric
+    doc.subtitle("Size, speed and memory")
+    doc.table(_tables.summary(results, "cost"), "summary.csv")
+    doc.subtitle("Quality")
+    doc.table(_tables.summary(results, "quality"), "summary.csv")
+    csv(_tables.stats(results), "summary.csv")  # the numbers behind them, one row per metric
 
     doc.section("figures", "Figures")
     plots, skipped = _figures.make_figures(data)
@@ -222,9 +232,18 @@ def write_report(
             doc.para("No difference beyond the spread over repeats.")
         for plot in _figures.comparison_figures(cmp):
             fig(doc, plot)
-        shown = cmp.assign(
-            ratio=cmp["ratio"].map("{:.3g}".format),
-            interval=[f"[{a:.3g}, {b:.3g}]" for a, b in zip(cmp["lo"], cmp["hi"], strict=True)],
+        differ = cmp[cmp["change"] != 0]
+        doc.para(
+            f"{len(differ)} of {len(cmp)} paired measurements differ beyond the noise; they "
+            "are listed here, every pair is in the CSV (change: +1 higher, -1 lower, 0 within "
+            "the noise)."
+        )
+        shown = differ.assign(
+            ratio=differ["ratio"].map("{:.3g}".format),
+            interval=[
+                f"[{a:.3g}, {b:.3g}]" for a, b in zip(differ["lo"], differ["hi"], strict=True)
+            ],
+            change=differ["change"].map({1: "higher", -1: "lower"}),
         )[["model", "dataset", "device", "metric", "ratio", "interval", "change"]]
         doc.table(shown, "comparison.csv")
         csv(cmp, "comparison.csv")
@@ -232,7 +251,10 @@ def write_report(
     doc.section("environment", "Environment")
     doc.para("Where each run's results came from.")
     env = _tables.environment(data.runs)
-    doc.table(env, "environment.csv")
+    # One column per run reads better than one very wide row per run; the CSV stays tidy.
+    shown = env.set_index("run_id").T.reset_index() if "run_id" in env else env
+    shown.columns = ["field", *(f"run {c}" for c in shown.columns[1:])]
+    doc.table(shown, "environment.csv")
     csv(env, "environment.csv")
     doc.h.append("</section>")
 

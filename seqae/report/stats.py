@@ -122,18 +122,17 @@ def fmt_num(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def fmt_estimate(values: np.ndarray | list[float]) -> str:
-    """'mean ± sd (n)' over repeats, or the single value with '(n=1)'."""
+def fmt_estimate(values: np.ndarray | list[float], show_n: bool = True) -> str:
+    """'mean ± sd (n=N)' over repeats, or the single value; ``show_n=False`` drops '(n=N)'."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return "–"
-    if v.size == 1:
-        return f"{fmt_num(v[0])} (n=1)"
-    sd = float(v.std(ddof=1))
+    n = f" (n={v.size})" if show_n else ""
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
     if sd == 0.0:
-        return f"{fmt_num(float(v.mean()))} (n={v.size})"
-    return f"{fmt_num(float(v.mean()))} ± {sd:.2g} (n={v.size})"
+        return f"{fmt_num(float(v.mean()))}{n}"
+    return f"{fmt_num(float(v.mean()))} ± {sd:.2g}{n}"
 
 
 def fmt_ratio(log_ratio: Estimate) -> str:

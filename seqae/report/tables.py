@@ -43,16 +43,29 @@ def stats(results: pd.DataFrame) -> pd.DataFrame:
     return out[STAT_COLUMNS]
 
 
-def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, model); cells are 'mean ± sd (n)' over repeats.
+def repeats(results: pd.DataFrame) -> int | None:
+    """The number of repeats when every (model, dataset, device, metric) has the same, else None."""
+    n = stats(results)["n"].unique()
+    return int(n[0]) if len(n) == 1 else None
 
+
+def summary(results: pd.DataFrame, part: str = "all") -> pd.DataFrame:
+    """One row per (dataset, model); cells are 'mean ± sd' over repeats.
+
+    ``part``: "cost" (parameters, FLOPs, speed, memory), "quality" (the rest) or "all".
     Device-bound metrics (throughput, epoch time, latency, memory) get one column per
-    device; the others (parameters, quality) pool the repeats of every device.
+    device; the others (parameters, quality) pool the repeats of every device. Cells say
+    '(n=N)' unless every cell has the same number of repeats (see :func:`repeats`).
     """
+    if part not in ("all", "cost", "quality"):
+        raise ValueError(f"part must be 'all', 'cost' or 'quality', got {part!r}")
     if results.empty:
         return pd.DataFrame(columns=["dataset", "model"])
     devices = sorted(results["device"].unique())
     metrics = metric_order(set(results["metric"]) - SUMMARY_SKIP)
+    if part != "all":
+        metrics = [m for m in metrics if (m in COST) == (part == "cost")]
+    show_n = repeats(results) is None
     rows = []
     for (dataset, model), g in results.groupby(["dataset", "model"], sort=True):
         row: dict[str, str] = {"dataset": dataset, "model": model}
@@ -61,12 +74,12 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
             if m in DEVICE_BOUND:
                 for d in devices:
                     v = vals.loc[vals["device"] == d, "value"]
-                    row[f"{LABELS.get(m, m)} [{d}]"] = fmt_estimate(v) if len(v) else "–"
+                    row[f"{LABELS.get(m, m)} [{d}]"] = fmt_estimate(v, show_n) if len(v) else "–"
             elif m in EXACT:
                 v = vals["value"].dropna()
                 row[LABELS.get(m, m)] = f"{v.mean():,.0f}" if len(v) else "–"
             else:
-                row[LABELS.get(m, m)] = fmt_estimate(vals["value"]) if len(vals) else "–"
+                row[LABELS.get(m, m)] = fmt_estimate(vals["value"], show_n) if len(vals) else "–"
         rows.append(row)
     out = pd.DataFrame(rows).fillna("–")
     keep = [c for c in out.columns if c in ("dataset", "model") or (out[c] != "–").any()]
@@ -82,7 +95,7 @@ def environment(runs: pd.DataFrame) -> pd.DataFrame:
         out[c] = out[c].map(
             lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
         )
-    return out.dropna(axis=1, how="all")
+    return out
 
 
 # -- comparing two result sets ---------------------------------------------------------------
