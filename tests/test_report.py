@@ -343,7 +343,10 @@ def test_two_run_ids_of_one_database(tmp_path):
         for rep, off in enumerate(SPREAD):
             m = {"train_samples_per_s": 6000.0 * (1 + 0.01 * off), "params": 120}
             s.add_task(run, _task("rnn", "sine", "cpu", rep, m))
+    (tmp_path / "out" / "figures").mkdir(parents=True)
+    (tmp_path / "out" / "figures" / "anomaly_scores.png").write_bytes(b"stale")
     files = render.report_from_db(path, tmp_path / "out", runs=["2"], baseline="1")
+    assert not (tmp_path / "out" / "figures" / "anomaly_scores.png").exists()  # no scores
     cmp = pd.read_csv(tmp_path / "out" / "tables" / "comparison.csv")
     assert len(cmp) == 2 and set(cmp["metric"]) == {"train_samples_per_s", "params"}
     assert cmp.set_index("metric").loc["train_samples_per_s", "ratio"] == pytest.approx(2.0)
@@ -492,3 +495,16 @@ def test_report_renders_from_the_smoke_suite(tmp_path):
     assert page.verdicts[0] == "holds"
     md = (out / "report.md").read_text()
     assert "one repeat only, so the spread is unknown" in md
+
+
+def test_a_cut_of_many_examples_keeps_every_dataset():
+    ex = [
+        rdata.Example(m, d, "sequence", np.zeros((1, 2, 1)), np.zeros((1, 2, 1)))
+        for d in ("ecg", "nab-a", "nab-b") for m in ("rnn", "jordan", "lstm", "gru", "bilstm")
+    ]  # fmt: skip
+    got = [(e.dataset, e.model) for e in figures._round_robin(ex, 8)]
+    assert got == [
+        ("ecg", "rnn"), ("ecg", "jordan"), ("ecg", "lstm"),
+        ("nab-a", "rnn"), ("nab-a", "jordan"), ("nab-a", "lstm"),
+        ("nab-b", "rnn"), ("nab-b", "jordan"),
+    ]  # fmt: skip

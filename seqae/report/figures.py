@@ -345,12 +345,26 @@ def _series_rows(ex: list[Example]) -> Figure:
     return fig
 
 
+def _round_robin(items: list, cap: int) -> list:
+    """At most ``cap`` of ``items`` (examples or score sets, in stored order: the suite's
+    model order), one model of each dataset in turn so that the cut keeps every dataset;
+    grouped by dataset again."""
+    by: dict[str, list] = {}
+    for e in items:
+        by.setdefault(e.dataset, []).append(e)
+    picked = []
+    for i in range(max((len(v) for v in by.values()), default=0)):
+        picked += [v[i] for v in by.values() if i < len(v)]
+    return sorted(picked[:cap], key=lambda e: list(by).index(e.dataset))
+
+
 def fig_reconstructions(data: ReportData, kind: str) -> Plot | str:
     ex = [e for e in data.examples if e.kind == kind]
+    plain = [e for e in ex if sweep_length(e.dataset) is None]
+    ex = plain or ex  # the sweep's zero-padded sequences only when nothing else is there
     if not ex:
         return f"no {kind} reconstruction examples stored"
-    ex = sorted(ex, key=lambda e: (e.dataset, e.model))
-    shown = ex[:MAX_EXAMPLE_GROUPS]
+    shown = _round_robin(ex, MAX_EXAMPLE_GROUPS)
     note = f" (first {len(shown)} of {len(ex)} shown)" if len(ex) > len(shown) else ""
     if kind == "image":
         fig = _image_rows(shown, frames=False)
@@ -370,7 +384,9 @@ def fig_reconstructions(data: ReportData, kind: str) -> Plot | str:
 def fig_anomaly_scores(data: ReportData) -> Plot | str:
     if not data.scores:
         return "no anomaly scores stored"
-    items, note = _cut(sorted(data.scores, key=lambda s: (s.dataset, s.model)), "score sets")
+    items = _round_robin(data.scores, MAX_PANELS)
+    n = len(data.scores)
+    note = f" ({len(items)} of {n} score sets shown)" if n > len(items) else ""
     fig, axes = _grid(len(items), height=3.0)
     for ax, s in zip(axes, items, strict=True):
         df = pd.DataFrame({"score": s.scores, "data": np.where(s.labels, "abnormal", "normal")})

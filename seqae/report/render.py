@@ -159,6 +159,9 @@ def write_report(
     fig_dir, tab_dir = out / "figures", out / "tables"
     fig_dir.mkdir(parents=True, exist_ok=True)
     tab_dir.mkdir(parents=True, exist_ok=True)
+    # A re-render must not keep figures or tables the new data no longer have.
+    for stale in [*fig_dir.glob("*.png"), *fig_dir.glob("*.svg"), *tab_dir.glob("*.csv")]:
+        stale.unlink()
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
 
     def csv(df: pd.DataFrame, name: str) -> None:
