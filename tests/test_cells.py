@@ -18,7 +18,7 @@ from seqae.cells import CELLS, GRU, LSTM, BiLSTM, ConvLSTM, Elman, Jordan
 B, T, F = 2, 5, 3
 FRAME = (4, 5)
 
-# name -> (tiny cell, input of that cell's kind)
+# name -> a tiny instance (inputs: (B, T, F), or (B, T, F, *FRAME) for convlstm)
 TINY: dict[str, Callable[[], nn.Module]] = {
     "rnn": lambda: Elman(F, 4, 2),
     "jordan": lambda: Jordan(F, 4, 2),
