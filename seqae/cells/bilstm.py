@@ -12,9 +12,15 @@ from seqae.cells.lstm import LSTM
 class BiLSTM(LSTM):
     r"""Bidirectional LSTM: a forward and a backward LSTM over x, outputs concatenated (2H).
 
-    Both directions use the :class:`LSTM` equations; the backward one reads
-    ``x_T, ..., x_1``. Parameters are ``torch.nn.LSTM(bidirectional=True)``'s, the
-    backward direction's with the suffix ``_reverse``; torch's fused kernels run it.
+    .. math::
+        \overrightarrow{h}_t = \mathrm{LSTM}(x_t, \overrightarrow{h}_{t-1}), \qquad
+        \overleftarrow{h}_t = \mathrm{LSTM}'(x_t, \overleftarrow{h}_{t+1}), \qquad
+        \text{outputs}_t = [\overrightarrow{h}_t ; \overleftarrow{h}_t]
+
+    Both directions use the :class:`LSTM` gate equations, each with its own weights;
+    the backward one reads ``x_T, ..., x_1``. Parameters are those of
+    ``torch.nn.LSTM(bidirectional=True)``, the backward direction's with the suffix
+    ``_reverse``; torch's fused kernels run it.
 
     Args:
         input_size: F, features per step.
