@@ -420,8 +420,12 @@ CLAIMS: tuple[Callable[[pd.DataFrame], Claim], ...] = (
     convlstm_video,
 )
 
-# The metric names the claims read, beyond the summary's: the harness must store these.
-NEEDED_METRICS = ("params", "train_samples_per_s", "mse", "pca_mse", "code_sparsity", "noisy_mse")
+# The metric names the claims read (seqae.bench.measure stores all of them), and the models:
+# rnn, gru, lstm (sequence), dense/sparse and conv/denoising (image), convlstm and lstm on one
+# video dataset, the sweep as datasets named remember-T<T>.
+NEEDED_METRICS = (
+    "params", "train_samples_per_s", "mse", "mse_start", "pca_mse", "code_sparsity", "noisy_mse",
+)  # fmt: skip
 
 
 def evaluate(results: pd.DataFrame) -> list[Claim]:
