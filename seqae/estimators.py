@@ -359,7 +359,8 @@ class SequenceAutoencoder(_Estimator):
         form.setdefault("kind", "array")
         self._check_shape(X.shape[0], X.shape[1], X.shape[2:])
         _check_finite(X)
-        return TensorData(torch.as_tensor(X, dtype=torch.float32)), form
+        # np.require: a read-only view (a DataFrame's values) is copied, as torch needs writable
+        return TensorData(torch.as_tensor(np.require(X, np.float32, "W"))), form
 
     def _ragged(self, seqs: list) -> tuple[TensorData, dict]:
         if self._video:

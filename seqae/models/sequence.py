@@ -1,0 +1,369 @@
+"""Recurrent sequence-to-sequence autoencoders over any seqae cell: ``(B, T, F) -> (B, T, F)``.
+
+encoder (``num_layers`` of a cell) -> summary at each sequence's last real step -> bottleneck
+-> latent ``(B, Z)`` -> decoder (``num_layers`` of a cell) -> linear output head -> ``(B, T, F)``.
+
+Decoder inputs (``decoder_input``):
+
+- ``"repeat"``: the latent at every step, the decoder starting from zeros; Keras'
+  ``RepeatVector`` autoencoder (F. Chollet, "Building Autoencoders in Keras", 2016).
+- ``"unconditioned"``: the latent mapped to the decoder's initial state, zero inputs (the
+  first layer's input weights are zeroed and frozen, as they would multiply zeros); the
+  unconditioned decoder of Srivastava, Mansimov and Salakhutdinov, "Unsupervised Learning
+  of Video Representations using LSTMs" (ICML 2015), section 2.2.
+- ``"teacher"``: the latent mapped to the initial state; the input at step t is the previous
+  true step x_{t-1} while training (teacher forcing, x_0 = 0) and the decoder's own previous
+  output at inference; the conditioned decoder of Srivastava et al. (2015), section 2.2.
+
+``reverse=True`` reconstructs the sequence back to front, as Srivastava et al. (2015) do (the
+first target is then the last step the encoder read); ``recon`` is flipped back to input order.
+
+Padding: sequences of different lengths come zero-padded at the end with a mask ``(B, T)``.
+Unidirectional cells (``rnn``, ``jordan``, ``lstm``, ``gru``) never see the padding before a
+real step, so the summary is the top layer's output gathered at ``length - 1``. A
+bidirectional LSTM would read the padding first in its backward direction, so with a mask it
+runs on a packed sequence (``torch.nn.utils.rnn.pack_padded_sequence``): each direction starts
+and ends at the sequence's own ends, and the summary is ``cat(h_fwd, h_bwd)`` of the last layer.
+
+The ``jordan`` layers feed back an output of ``hidden_size`` units (the output layer head
+maps it to F); the ``rnn`` (Elman) layers output their hidden state.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqae.models._registry import check_size, register
+from seqae.models.base import AEOutput, Autoencoder
+from seqae.models.parts import Bottleneck, Corrupt
+
+SEQUENCE_CELLS = ("rnn", "jordan", "lstm", "gru", "bilstm")
+DECODER_INPUTS = ("repeat", "unconditioned", "teacher")
+VARIANTS = (None, "denoising", "sparse", "variational")
+
+
+class RecurrentStack(nn.Module):
+    """``num_layers`` of one seqae cell behind one interface, with a flat view of the state.
+
+    ``lstm``, ``gru`` and ``bilstm`` stack their layers themselves (one fused kernel);
+    ``rnn`` and ``jordan`` layers are chained here, each reading the outputs of the one below.
+
+    Inputs: x ``(B, T, F)``, state (the cells' own format, or None), lengths ``(B,)`` or None.
+    Outputs: outputs ``(B, T, O)`` (zeros at padded steps of a packed bidirectional run),
+    state (the cells' format).
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int) -> None:
+        super().__init__()
+        from seqae.cells import CELLS
+
+        if cell not in SEQUENCE_CELLS:
+            raise ValueError(
+                f"unknown sequence cell {cell!r}; expected one of {', '.join(SEQUENCE_CELLS)}"
+            )
+        if num_layers < 1 or hidden_size < 1:
+            raise ValueError(
+                f"num_layers and hidden_size must be >= 1, got {num_layers} and {hidden_size}"
+            )
+        self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
+        cls = CELLS.get(cell)
+        self.fused = cell in ("lstm", "gru", "bilstm")
+        if self.fused:
+            self.layers = nn.ModuleList([cls(input_size, hidden_size, num_layers=num_layers)])
+        elif cell == "jordan":
+            self.layers = nn.ModuleList(
+                cls(input_size if i == 0 else hidden_size, hidden_size, output_size=hidden_size)
+                for i in range(num_layers)
+            )
+        else:
+            self.layers = nn.ModuleList(
+                cls(input_size if i == 0 else hidden_size, hidden_size) for i in range(num_layers)
+            )
+        self.bidirectional = cell == "bilstm"
+        self.output_features: int = self.layers[-1].output_features
+        # Flat state: LSTM (h, c) each (L*D, B, H); GRU h (L, B, H); Elman h (B, H) per
+        # layer; Jordan (h (B, H), y (B, H)) per layer.
+        D = 2 if self.bidirectional else 1
+        per_layer = {"lstm": 2, "bilstm": 2 * D, "gru": 1, "rnn": 1, "jordan": 2}[cell]
+        self.state_size = per_layer * num_layers * hidden_size
+
+    def freeze_input_weights(self) -> None:
+        """Zero and freeze the first layer's input weights, for a decoder fed only zeros.
+
+        They would multiply zeros and never learn; frozen, they are no dead trainable parameters.
+        """
+        first = self.layers[0]
+        for name, p in first.named_parameters():
+            if name.startswith(("weight_ih_l0", "weight_xh")):
+                p.requires_grad_(False)
+                with torch.no_grad():
+                    p.zero_()
+
+    def forward(
+        self, x: Tensor, state: object = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, object]:
+        if self.fused:
+            rnn = self.layers[0]
+            if self.bidirectional and lengths is not None and bool((lengths < x.shape[1]).any()):
+                return self._packed(rnn, x, state, lengths)
+            return rnn(x, state)
+        states = [None] * self.num_layers if state is None else state
+        finals = []
+        for layer, s in zip(self.layers, states, strict=True):
+            x, s = layer(x, s)
+            finals.append(s)
+        return x, finals
+
+    @staticmethod
+    def _packed(rnn: nn.LSTM, x: Tensor, state: object, lengths: Tensor) -> tuple[Tensor, object]:
+        # The seqae cell checks plain tensors only; torch.nn.LSTM's forward takes a packed
+        # sequence (same parameters, same kernel) and reorders the state itself.
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = nn.LSTM.forward(rnn, packed, state)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return out, state
+
+    def summary(self, outputs: Tensor, state: object, lengths: Tensor | None) -> Tensor:
+        """The top layer's output at each sequence's last real step ``(B, O)``.
+
+        Bidirectional: ``cat(h_fwd, h_bwd)`` from the state (both ends of the real steps).
+        """
+        if self.bidirectional:
+            return self.layers[0].last_hidden(state)
+        if lengths is None:
+            return outputs[:, -1]
+        B, _, O = outputs.shape
+        idx = (lengths - 1).view(B, 1, 1).expand(B, 1, O)
+        return outputs.gather(1, idx).squeeze(1)  # (B, O)
+
+    def unflatten(self, v: Tensor) -> object:
+        """A flat vector ``(B, state_size)`` as the cells' state (see ``state_size``)."""
+        B, H, L = v.shape[0], self.hidden_size, self.num_layers
+        if self.fused:
+            # k = 2 tensors (h, c) for an LSTM, 1 (h) for a GRU, each (L*D, B, H)
+            parts = v.view(B, self.state_size // H, H).transpose(0, 1)  # (k*L*D, B, H)
+            if self.cell == "gru":
+                return parts.contiguous()
+            h, c = parts.chunk(2, dim=0)
+            return h.contiguous(), c.contiguous()
+        parts = v.view(B, L, -1)  # (B, L, per-layer)
+        if self.cell == "rnn":
+            return [parts[:, i] for i in range(L)]
+        return [(parts[:, i, :H], parts[:, i, H:]) for i in range(L)]
+
+
+def flip_valid(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each sequence within its own length; padded steps stay where they are.
+
+    x: (B, T, F), lengths: (B,) or None -> (B, T, F). Its own inverse.
+    """
+    if lengths is None:
+        return x.flip(1)
+    B, T, F = x.shape
+    t = torch.arange(T, device=x.device).expand(B, T)
+    L = lengths.to(x.device).view(B, 1)
+    idx = torch.where(t < L, L - 1 - t, t)  # (B, T)
+    return x.gather(1, idx.unsqueeze(-1).expand(B, T, F))
+
+
+class SequenceAE(Autoencoder):
+    """Sequence-to-sequence autoencoder with any seqae cell in the encoder and the decoder.
+
+    Args:
+        cell: encoder cell, one of "rnn" (Elman), "jordan", "lstm", "gru", "bilstm".
+        n_features: F, features per step.
+        hidden_size: H, units per layer (per direction for "bilstm").
+        latent_size: Z, size of the code.
+        num_layers: stacked layers in the encoder and in the decoder.
+        decoder_cell: the decoder's cell; None: the encoder's. "bilstm" cannot decode with
+            "teacher" (it would read the future).
+        decoder_input: "repeat", "unconditioned" or "teacher" (see the module docstring).
+        reverse: reconstruct back to front (Srivastava et al. 2015); ``recon`` is in input order.
+        variant: None, "denoising" (corrupt the input in training, clean target; Vincent et al.
+            2008), "sparse" (L1 on the latent, weight ``sparsity``) or "variational"
+            (reparameterised latent, ``beta`` * KL; Kingma and Welling 2014).
+        noise: "gaussian" (x + noise_level * N(0, 1)) or "masking" (each value zeroed with
+            probability noise_level), for the denoising variant.
+        noise_level: see ``noise``.
+        sparsity: weight of the L1 activity penalty, for the sparse variant.
+        beta: weight of the KL term, for the variational variant. The KL of a sequence is
+            divided by its number of reconstructed values (real steps x F), as the
+            reconstruction loss is a mean over them: the loss is then the negative ELBO per
+            value for a Gaussian likelihood of variance 1/2.
+
+    Inputs: x ``(B, T, F)``, mask ``(B, T)`` bool (True = real step) or None.
+    Outputs: :class:`AEOutput` with recon ``(B, T, F)`` (zeros at padded steps), latent
+    ``(B, Z)`` (the mean in eval mode for the variational variant), aux_loss ``(B,)``.
+    """
+
+    input_kind = "sequence"
+    recon_loss = "mse"
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        n_features: int = 1,
+        hidden_size: int = 64,
+        latent_size: int = 16,
+        num_layers: int = 1,
+        decoder_cell: str | None = None,
+        decoder_input: str = "repeat",
+        reverse: bool = False,
+        variant: str | None = None,
+        noise: str = "gaussian",
+        noise_level: float = 0.1,
+        sparsity: float = 1e-3,
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__()
+        decoder_cell = cell if decoder_cell is None else decoder_cell
+        if decoder_input not in DECODER_INPUTS:
+            raise ValueError(
+                f"unknown decoder_input {decoder_input!r}; expected one of "
+                f"{', '.join(DECODER_INPUTS)}"
+            )
+        if variant not in VARIANTS:
+            raise ValueError(
+                f"unknown variant {variant!r}; expected None, 'denoising', 'sparse' or "
+                "'variational'"
+            )
+        if decoder_input == "teacher" and decoder_cell == "bilstm":
+            raise ValueError(
+                "decoder_cell='bilstm' cannot use decoder_input='teacher' (its backward "
+                "direction would read the steps it must predict); use 'repeat' or another cell"
+            )
+        if n_features < 1 or latent_size < 1:
+            raise ValueError(
+                f"n_features and latent_size must be >= 1, got {n_features} and {latent_size}"
+            )
+        self.n_features, self.latent_size = n_features, latent_size
+        self.decoder_input, self.reverse, self.variant = decoder_input, bool(reverse), variant
+        self.corrupt = Corrupt(noise if variant == "denoising" else None, noise_level)
+        self.encoder = RecurrentStack(cell, n_features, hidden_size, num_layers)
+        kind = {"sparse": "sparse", "variational": "variational"}.get(variant or "", "plain")
+        self.bottleneck = Bottleneck(
+            self.encoder.output_features, latent_size, kind, sparsity=sparsity, beta=beta
+        )
+        dec_in = {"repeat": latent_size, "unconditioned": 1, "teacher": n_features}
+        self.decoder = RecurrentStack(decoder_cell, dec_in[decoder_input], hidden_size, num_layers)
+        if decoder_input == "unconditioned":
+            self.decoder.freeze_input_weights()
+        # The latent as the decoder's initial state (all layers), for the conditioned modes.
+        self.bridge = (
+            None if decoder_input == "repeat" else nn.Linear(latent_size, self.decoder.state_size)
+        )
+        self.head = nn.Linear(self.decoder.output_features, n_features)
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _encode(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        out, state = self.encoder(x, None, lengths)  # (B, T, O)
+        return self.bottleneck(self.encoder.summary(out, state, lengths))  # (B, Z), (B,)
+
+    def _decode(
+        self, z: Tensor, T: int, lengths: Tensor | None = None, prev: Tensor | None = None
+    ) -> Tensor:
+        """Decoder outputs in target order ``(B, T, F)``.
+
+        ``prev`` ``(B, T, F)``: the true steps in target order, for teacher forcing; None at
+        inference, where a "teacher" decoder feeds back its own outputs.
+        """
+        B = z.shape[0]
+        state = None if self.bridge is None else self.decoder.unflatten(self.bridge(z))
+        if self.decoder_input == "repeat":
+            inputs = z.unsqueeze(1).expand(B, T, self.latent_size)  # (B, T, Z)
+        elif self.decoder_input == "unconditioned":
+            inputs = z.new_zeros(B, T, 1)  # (B, T, 1)
+        elif prev is not None:
+            inputs = torch.cat((prev.new_zeros(B, 1, self.n_features), prev[:, :-1]), 1)
+        else:
+            return self._free_run(z, T, state)
+        out, _ = self.decoder(inputs, state, lengths)  # (B, T, O)
+        return self.head(out)  # (B, T, F)
+
+    def _free_run(self, z: Tensor, T: int, state: object) -> Tensor:
+        """A "teacher" decoder at inference: each output is the next step's input."""
+        y = z.new_zeros(z.shape[0], 1, self.n_features)  # (B, 1, F)
+        ys = []
+        for _ in range(T):
+            out, state = self.decoder(y, state)
+            y = self.head(out)  # (B, 1, F)
+            ys.append(y)
+        return torch.cat(ys, 1)  # (B, T, F)
+
+    # -- the Autoencoder API --------------------------------------------------------------
+    def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Latent codes ``(B, Z)`` of ``x`` ``(B, T, F)`` (the mean when variational, in eval)."""
+        lengths = None if mask is None else mask.sum(1)
+        return self._encode(x, lengths)[0]
+
+    def decode(self, z: Tensor, length: int) -> Tensor:
+        """Sequences of ``length`` steps ``(B, T, F)`` from codes ``z`` ``(B, Z)``."""
+        if length < 1:
+            raise ValueError(f"length must be >= 1, got {length}")
+        y = self._decode(z, int(length))
+        return y.flip(1) if self.reverse else y
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> AEOutput:
+        _, T, F = x.shape
+        lengths = None if mask is None else mask.sum(1)  # (B,)
+        x_in = self.corrupt(x)  # (B, T, F); the identity unless denoising in training
+        z, aux = self._encode(x_in, lengths)
+        prev = None
+        if self.decoder_input == "teacher" and self.training:
+            prev = flip_valid(x_in, lengths) if self.reverse else x_in
+        y = self._decode(z, T, lengths, prev)  # (B, T, F), target order
+        if self.reverse:
+            y = flip_valid(y, lengths)
+        if mask is not None:
+            y = y * mask.unsqueeze(-1).to(y.dtype)
+        if self.variant == "variational":
+            n_values = (torch.full_like(aux, T) if lengths is None else lengths.to(aux)) * F
+            aux = aux / n_values
+        return AEOutput(y, z, aux)
+
+
+# -- registry -------------------------------------------------------------------------------
+PRESETS = {
+    "tiny": {"hidden_size": 8, "latent_size": 4},
+    "default": {"hidden_size": 64, "latent_size": 16},
+}
+
+
+def _build(cell: str, shape: tuple[int, ...] | None, size: str, overrides: dict) -> SequenceAE:
+    check_size(size)
+    if shape is not None and len(shape) != 2:
+        raise ValueError(f"a sequence model takes samples of shape (T, F), got {tuple(shape)}")
+    n_features = 1 if shape is None else int(shape[1])
+    return SequenceAE(**{"cell": cell, "n_features": n_features, **PRESETS[size], **overrides})
+
+
+@register("rnn", "sequence")
+def rnn(shape: tuple[int, ...] | None = None, size: str = "default", **overrides) -> SequenceAE:
+    """Elman RNN encoder and decoder, latent repeated at every decoder step."""
+    return _build("rnn", shape, size, overrides)
+
+
+@register("jordan", "sequence")
+def jordan(shape: tuple[int, ...] | None = None, size: str = "default", **overrides) -> SequenceAE:
+    """Jordan network (output fed back) encoder and decoder."""
+    return _build("jordan", shape, size, overrides)
+
+
+@register("lstm", "sequence")
+def lstm(shape: tuple[int, ...] | None = None, size: str = "default", **overrides) -> SequenceAE:
+    """LSTM encoder and decoder (the classic LSTM autoencoder)."""
+    return _build("lstm", shape, size, overrides)
+
+
+@register("gru", "sequence")
+def gru(shape: tuple[int, ...] | None = None, size: str = "default", **overrides) -> SequenceAE:
+    """GRU encoder and decoder."""
+    return _build("gru", shape, size, overrides)
+
+
+@register("bilstm", "sequence")
+def bilstm(shape: tuple[int, ...] | None = None, size: str = "default", **overrides) -> SequenceAE:
+    """Bidirectional LSTM encoder and decoder (packed sequences when padded)."""
+    return _build("bilstm", shape, size, overrides)

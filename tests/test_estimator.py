@@ -1,0 +1,210 @@
+"""The estimator users call, end to end: inputs in every form, units, thresholds, files, errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import seqae
+from seqae.data import anomaly_series, inject_anomalies, sine_mixture, windows
+
+FAST = {"epochs": 3, "batch_size": 32, "lr": 1e-2, "verbose": False}
+
+
+def small(**kw):
+    base = {"cell": "gru", "n_features": 1, "hidden_size": 12, "latent_size": 4, "seed": 0}
+    return seqae.SequenceAutoencoder(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def X():
+    return sine_mixture(80, 16, n_features=1, seed=1)  # (N, T, F)
+
+
+@pytest.fixture(scope="module")
+def fitted(X):
+    return small().fit(X, **FAST)
+
+
+def test_fit_returns_self_with_history_and_threshold(X):
+    ae = small()
+    assert ae.fit(X, **FAST) is ae
+    assert isinstance(ae.history_, pd.DataFrame) and len(ae.history_) == 3
+    assert {"train_loss", "val_loss", "seconds"} <= set(ae.history_.columns)
+    # threshold_ = the 0.99 quantile of the held-out scores (the fit's seeded 10% split)
+    val = X[np.random.default_rng(0).permutation(len(X))[:8]]
+    assert ae.threshold_ == pytest.approx(np.quantile(ae.score(val), 0.99))
+
+
+def test_outputs_in_every_input_form(fitted, X):
+    Z = fitted.encode(X)
+    assert Z.shape == (80, 4) and Z.dtype == np.float32
+    R = fitted.reconstruct(X)
+    assert R.shape == X.shape and isinstance(R, np.ndarray)
+    s = fitted.score(X)
+    assert s.shape == (80,) and (s >= 0).all()
+    np.testing.assert_allclose(s, ((R - X) ** 2).mean(axis=(1, 2)), rtol=1e-5)
+    flags = fitted.predict(X)
+    assert flags.dtype == bool and np.array_equal(flags, s > fitted.threshold_)
+    # (N, T) for one feature, a tensor, a DataFrame: same numbers, given back in kind
+    np.testing.assert_allclose(fitted.reconstruct(X[..., 0]), R[..., 0], rtol=1e-6)
+    t = fitted.reconstruct(torch.from_numpy(X))
+    assert isinstance(t, torch.Tensor) and torch.allclose(t, torch.from_numpy(R))
+    df = pd.DataFrame(X[..., 0], index=[f"s{i}" for i in range(80)])
+    rdf = fitted.reconstruct(df)
+    assert isinstance(rdf, pd.DataFrame) and list(rdf.index) == list(df.index)
+    np.testing.assert_allclose(fitted.score(df), s, rtol=1e-6)
+    # a list of 1-D sequences of different lengths comes back as 1-D sequences
+    back = fitted.reconstruct([X[0, :10, 0], X[1, :, 0]])
+    assert [b.shape for b in back] == [(10,), (16,)]
+    np.testing.assert_allclose(back[1], R[1, :, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_scores_are_in_the_units_of_x(X):
+    """Normalisation is fitted on the data, so a model of 100 * X is the same model, and its
+    errors are 100^2 times larger."""
+    a = small().fit(X, **FAST)
+    b = small().fit(100 * X + 5, **FAST)
+    np.testing.assert_allclose(b.score(100 * X + 5), 1e4 * a.score(X), rtol=2e-3)
+    np.testing.assert_allclose(b.reconstruct(100 * X + 5), 100 * a.reconstruct(X) + 5, atol=2e-3)
+    train = X[np.random.default_rng(0).permutation(len(X))[8:]]  # the fit's training part
+    assert b.mean_.shape == (1,) and float(b.mean_[0]) == pytest.approx(5 + 100 * train.mean())
+    assert float(b.std_[0]) == pytest.approx(100 * train.std(ddof=1), rel=1e-4)
+
+
+def test_same_seed_same_numbers(X):
+    a, b = small().fit(X, **FAST), small().fit(X, **FAST)
+    pd.testing.assert_frame_equal(
+        a.history_.drop(columns="seconds"), b.history_.drop(columns="seconds")
+    )
+    np.testing.assert_array_equal(a.score(X), b.score(X))
+    c = small(seed=1).fit(X, **FAST)
+    assert not np.array_equal(a.score(X), c.score(X))
+
+
+def test_ragged_sequences_train_in_padded_batches_and_come_back_ragged():
+    rng = np.random.default_rng(0)
+    long = sine_mixture(40, 20, n_features=2, seed=3)
+    seqs = [long[i, : rng.integers(5, 21)] for i in range(40)]
+    ae = small(n_features=2).fit(seqs, **FAST)
+    R = ae.reconstruct(seqs)
+    assert isinstance(R, list) and [r.shape for r in R] == [s.shape for s in seqs]
+    s = ae.score(seqs)
+    one_by_one = np.array([ae.score([q])[0] for q in seqs[:6]])
+    np.testing.assert_allclose(s[:6], one_by_one, rtol=1e-5)  # padding changes nothing
+    np.testing.assert_allclose(
+        s, [((r - q) ** 2).mean() for r, q in zip(R, seqs, strict=True)], rtol=1e-4
+    )
+
+
+def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
+    path = fitted.save(tmp_path / "ecg.seqae")
+    again = seqae.SequenceAutoencoder.load(path)
+    np.testing.assert_array_equal(again.score(X), fitted.score(X))
+    assert again.threshold_ == fitted.threshold_ and again.params == fitted.params
+    torch.testing.assert_close(again.mean_, fitted.mean_)
+    assert list(again.history_.columns) == list(fitted.history_.columns)
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:  # configuration is plain JSON
+        assert json.loads(f.metadata()["params"])["cell"] == "gru"
+
+
+def test_variants_and_decoder_options_through_the_estimator(X, tmp_path):
+    vae = small(cell="lstm", variant="variational", decoder_input="unconditioned", reverse=True)
+    vae.fit(X, **FAST)
+    new = vae.sample(5, length=30)
+    assert new.shape == (5, 30, 1) and np.isfinite(new).all()
+    assert vae.decode(vae.encode(X[:2]), length=16).shape == (2, 16, 1)
+    back = seqae.SequenceAutoencoder.load(vae.save(tmp_path / "vae.seqae"))
+    np.testing.assert_allclose(back.sample(5, length=30), new, rtol=1e-5)
+    with pytest.raises(ValueError, match="variational"):
+        small().fit(X, **FAST).sample(2, length=5)
+
+
+def test_video_through_the_same_estimator(tmp_path):
+    frames = np.random.default_rng(0).random((12, 3, 1, 8, 8)).astype(np.float32)
+    ae = seqae.SequenceAutoencoder(
+        cell="convlstm",
+        n_features=1,
+        hidden_channels=4,
+        frame_size=(8, 8),
+        latent_channels=2,
+        stride=2,
+        seed=0,
+    ).fit(frames, epochs=1, batch_size=4, verbose=False)
+    assert ae.reconstruct(frames).shape == frames.shape and ae.score(frames).shape == (12,)
+    assert ae.encode(frames).shape == (12, 2 * 4 * 4)
+    again = seqae.SequenceAutoencoder.load(ae.save(tmp_path / "v.seqae"))
+    np.testing.assert_allclose(again.score(frames), ae.score(frames), rtol=1e-6)
+
+
+def test_windows_of_a_long_series_find_its_anomalies():
+    df = anomaly_series(length=3000, n_anomalies=3, kinds=("level_shift",), seed=0)
+    normal = windows(df[~df["anomaly"]].reset_index(drop=True), 40, stride=10)
+    w = windows(df, 40, stride=5)
+    ae = small(cell="lstm", hidden_size=24, latent_size=8, reverse=True)
+    ae.fit(normal.X, epochs=8, batch_size=32, lr=1e-2, verbose=False)
+    per_step = w.to_series(ae.score(w.X))
+    assert per_step.index.equals(df.index)
+    top = per_step.nlargest(int(df["anomaly"].sum()))
+    assert df["anomaly"][top.index].mean() > 0.5  # most of the top-scored steps are labelled
+
+
+def test_detects_injected_anomalies():
+    clean = sine_mixture(300, 32, n_features=1, noise=0.02, seed=0, components=1)
+    test = inject_anomalies(sine_mixture(100, 32, seed=9, components=1), "level_shift", 0.3, seed=1)
+    ae = small(cell="lstm", hidden_size=24, latent_size=8, reverse=True)
+    ae.fit(clean, epochs=10, batch_size=32, lr=1e-2, verbose=False)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(test.y, ae.score(test.X)) > 0.9
+
+
+# -- bad input: one clear ValueError each ---------------------------------------------------
+def test_nan_and_inf_are_counted_and_located(X):
+    bad = X.copy()
+    bad[3, 5, 0], bad[7, 1, 0] = np.nan, np.inf
+    with pytest.raises(ValueError, match=r"2 NaN or inf values \(first at index \(3, 5, 0\)\)"):
+        small().fit(bad, **FAST)
+    seqs = [X[0, :, 0], np.array([1.0, np.nan, 2.0])]
+    with pytest.raises(ValueError, match="sequence 1 holds 1 NaN"):
+        small().fit(seqs, **FAST)
+
+
+def test_wrong_feature_count_empty_and_short_input(fitted, X):
+    with pytest.raises(ValueError, match=r"X has 2 features .* n_features=1"):
+        fitted.predict(np.concatenate([X, X], axis=2))
+    with pytest.raises(ValueError, match="empty"):
+        fitted.score(np.zeros((0, 16, 1)))
+    with pytest.raises(ValueError, match="empty"):
+        small().fit([], **FAST)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        fitted.score([X[0], X[1, :1]])
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        small().fit(np.zeros((4, 1, 1)), **FAST)
+    with pytest.raises(ValueError, match="not fitted"):
+        small().score(X)
+
+
+def test_files_that_are_not_models_are_refused_and_nothing_is_half_written(tmp_path, X):
+    junk = tmp_path / "junk.seqae"
+    junk.write_bytes(b"\x80\x04not a model at all")
+    with pytest.raises(ValueError, match="not a seqae model"):
+        seqae.SequenceAutoencoder.load(junk)
+    pickled = tmp_path / "pickled.seqae"
+    torch.save({"weights": torch.zeros(2)}, pickled)
+    with pytest.raises(ValueError, match="not a seqae model"):
+        seqae.SequenceAutoencoder.load(pickled)
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(other))
+    with pytest.raises(ValueError, match="no seqae metadata"):
+        seqae.SequenceAutoencoder.load(other)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ValueError, match="not fitted"):
+        small().save(tmp_path / "unfitted.seqae")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
