@@ -219,3 +219,30 @@ def test_keras_adapter_matches_the_blog_model():
     assert out.recon.shape == x.shape and 0 <= out.recon.min() and out.recon.max() <= 1
     out.recon.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_course_claim_metrics_by_hand():
+    from seqae.bench.measure import pca_mse
+
+    data = _image_data(n_train=60, n_test=20)
+    tr, te = data.train.reshape(60, -1).astype(np.float64), data.test.reshape(20, -1)
+    mean = tr.mean(0)
+    _, _, Vt = np.linalg.svd(tr - mean, full_matrices=False)
+    V = Vt[:3].T  # the top 3 principal directions
+    want = (((te - mean) @ V @ V.T + mean - te) ** 2).mean()
+    got, extra = pca_mse(data, 3)
+    assert got == pytest.approx(want, rel=1e-4) and extra == {"components": 3}
+
+    model = LinearAE(data.sample_shape)
+    cfg = MeasureConfig(epochs=1, batch_size=8, warmup_steps=0, latency_batches=1)
+    m = {x.name: x for x in measure(model, data, torch.device("cpu"), cfg).metrics}
+    assert m["pca_mse"].value == pytest.approx(want, rel=1e-4)
+    with torch.no_grad():
+        z = model.encode(torch.from_numpy(data.test)).numpy()
+    assert m["code_sparsity"].value == pytest.approx(np.mean(np.abs(z) <= 0.01 * np.abs(z).max()))
+    # noise of level -> 0 reproduces the clean error
+    cfg0 = MeasureConfig(epochs=1, batch_size=8, warmup_steps=0, latency_batches=1,
+                         noise_level=1e-9)  # fmt: skip
+    m0 = {x.name: x.value for x in measure(model, data, torch.device("cpu"), cfg0).metrics}
+    assert m0["noisy_mse"] == pytest.approx(m0["mse"], rel=1e-5)
+    assert m["noisy_mse"].extra == {"noise_level": 0.5, "scaled_by_std": 1.0}

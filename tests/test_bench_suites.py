@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -90,7 +91,9 @@ def test_smoke_plan_covers_every_benchmarkable_model():
     reg = benchmark_models()
     assert {t.model for t in plan.tasks} == set(reg.names())
     for t in plan.tasks:
-        assert reg.get(t.model).input_kind == ds.dataset_kind(t.entry.name)
+        kind, data_kind = reg.get(t.model).input_kind, ds.dataset_kind(t.entry.name)
+        # same kind, or a sequence model the entry names on a video (flattened frames)
+        assert kind == data_kind or (kind, data_kind, t.model) == ("sequence", "video", "lstm")
     keys = [t.key for t in plan.tasks]
     assert len(keys) == len(set(keys))
 
@@ -98,8 +101,12 @@ def test_smoke_plan_covers_every_benchmarkable_model():
 def test_plan_narrows_models_repeats_and_devices():
     s = suites.load("smoke")
     plan = make_plan(s, models="lstm*,conv*", devices=["cpu"], repeats=2)
-    assert sorted({t.model for t in plan.tasks}) == ["conv", "convlstm", "lstm"]
-    assert len(plan.tasks) == 3 * 2
+    pairs = sorted({(t.model, t.entry.name) for t in plan.tasks})
+    assert pairs == [
+        ("conv", "digits"), ("convlstm", "moving-digits"), ("lstm", "moving-digits"),
+        ("lstm", "sine"),
+    ]  # fmt: skip
+    assert len(plan.tasks) == 4 * 2
     assert plan.options["repeats"] == 2 and plan.options["models"] == "lstm*,conv*"
     with pytest.raises(ValueError, match=r"unknown model 'lstn'\. Did you mean 'lstm'"):
         make_plan(s, models="lstn")
@@ -124,3 +131,25 @@ def test_devices():
         assert usable == ["cpu"] and notes == ["skipping device cuda: torch sees no CUDA device"]
         with pytest.raises(SeqaeError, match="cannot use device cuda"):
             resolve_devices(["cuda"])
+
+
+def test_flat_sequence_model_on_video(tmp_path):
+    from seqae.bench.runner import as_model_input
+
+    text = GOOD.replace('models = ["lstm", "dense"]', 'models = ["lstm", "convlstm", "gru"]')
+    text += (
+        '\n[[datasets]]\nname = "moving-digits"\nn = 4\nn_test = 2\nframes = 3\nsize = 16\n'
+        'digit_size = 8\nmodels = ["convlstm", "lstm"]\n'
+        "model_args = { lstm = { hidden_size = 3 } }\n"
+    )
+    s = suites.parse(text, name="t")
+    plan = make_plan(s, devices=["cpu"])
+    on_video = sorted(t.model for t in plan.tasks if t.entry.name == "moving-digits")
+    assert on_video == ["convlstm", "lstm"]  # gru is not named there: it stays off the videos
+    data = ds.build("moving-digits", s.datasets[1].params)
+    flat = as_model_input(data, "sequence")
+    assert flat.sample_shape == (3, 256) and flat.kind == "sequence"
+    assert np.array_equal(flat.train.reshape(data.train.shape), data.train)
+    bad = text.replace("lstm = { hidden_size = 3 }", "lstmm = { hidden_size = 3 }")
+    with pytest.raises(SeqaeError, match="model_args names unknown model 'lstmm'"):
+        make_plan(suites.parse(bad, name="t"), devices=["cpu"])

@@ -400,6 +400,17 @@ def measure(
     batch loss), written out here so that only training is inside the timed span and the
     loss is read once per epoch (no host sync per step on CUDA).
     """
+    if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        with torch.cuda.device(device):  # events, streams and memory stats on this GPU
+            return _measure(model, data, device, cfg, seed)
+    return _measure(model, data, device, cfg, seed)
+
+
+def _measure(
+    model: Autoencoder, data: BenchData, device: torch.device, cfg: MeasureConfig, seed: int
+) -> Measured:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     train = TensorData(torch.from_numpy(data.train))
