@@ -3,6 +3,8 @@ peer adapters against their own libraries."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -246,3 +248,25 @@ def test_course_claim_metrics_by_hand():
     m0 = {x.name: x.value for x in measure(model, data, torch.device("cpu"), cfg0).metrics}
     assert m0["noisy_mse"] == pytest.approx(m0["mse"], rel=1e-5)
     assert m["noisy_mse"].extra == {"noise_level": 0.5, "scaled_by_std": 1.0}
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "train", "test", "anomalies", "classes"),
+    [
+        ("ecg5000", {}, (292, 140, 1), (4500, 140, 1), 1873, 5),  # 2,627 normal test beats
+        ("nab", {"series": "realKnownCause/nyc_taxi"}, (1279, 48, 1), (1279, 48, 1), 318, 0),
+        ("mnist", {"n_train": 50, "n_test": 100}, (50, 1, 28, 28), (100, 1, 28, 28), 0, 10),
+        ("moving-mnist", {"n": 3, "n_test": 2, "frames": 4}, (3, 4, 1, 64, 64),
+         (2, 4, 1, 64, 64), 0, 0),
+    ],
+)  # fmt: skip
+def test_full_suite_datasets_from_shared_data(name, params, train, test, anomalies, classes):
+    if not SHARED.is_dir():
+        pytest.skip(f"no shared data folder at {SHARED}")
+    data = ds.build(name, params)
+    assert data.train.shape == train and data.test.shape == test
+    assert (0 if data.test_anomaly is None else int(data.test_anomaly.sum())) == anomalies
+    assert (0 if data.test_labels is None else len(np.unique(data.test_labels))) == classes
