@@ -189,6 +189,7 @@ _TABLE_COLUMNS = {
     "psnr": ("psnr dB", "{:.2f}"),
     "roc_auc": ("roc auc", "{:.3f}"),
     "probe_accuracy": ("probe acc", "{:.3f}"),
+    "loadavg_1m": ("load", "{:.1f}"),  # above the CPU count: timings shared the cores
 }
 
 

@@ -37,6 +37,10 @@ results are read. Metrics (name: unit, meaning):
   ``noisy_mse`` (error of the clean input reconstructed from the input plus Gaussian noise of
   ``noise_level``, times the data's std unless the data lie in [0, 1], then clipped to it).
 
+- ``loadavg_1m``: the 1-minute load average when the task ended (at its start in ``extra``):
+  timings taken while it exceeded the CPU count shared the cores with other work; torch's
+  threads slow down far more than that share under such contention, so read them with care.
+
 Artefacts: ``curve`` (epoch, train_loss, val_loss, seconds), ``examples`` (inputs and
 reconstructions of the first held-out samples, float16), ``scores`` (held-out anomaly
 scores, labels, threshold) where anomaly labels exist.
@@ -171,6 +175,13 @@ class _PeakMemory:
         if self.rss_before is not None:
             out.append(Metric("rss_before_mb", self.rss_before / 1024, "MiB"))
         return out
+
+
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return None
 
 
 # -- FLOPs ---------------------------------------------------------------------------------
@@ -411,6 +422,7 @@ def measure(
 def _measure(
     model: Autoencoder, data: BenchData, device: torch.device, cfg: MeasureConfig, seed: int
 ) -> Measured:
+    load_before = _loadavg()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     train = TensorData(torch.from_numpy(data.train))
@@ -490,6 +502,16 @@ def _measure(
         Metric("final_val_loss", curve["val_loss"][-1], ""),
     ]
     quality = _quality(model, data, train, test, cfg, device, seed)
+    load_after = _loadavg()
+    if load_after is not None:
+        metrics.append(
+            Metric(
+                "loadavg_1m",
+                load_after,
+                "",
+                {"before": load_before, "cpu_count": os.cpu_count()},
+            )
+        )
     artifacts = {"curve": {k: np.asarray(v) for k, v in curve.items()}, **quality.artifacts}
     return Measured(metrics + quality.metrics, artifacts)
 
