@@ -244,3 +244,20 @@ def test_two_processes_writing_at_once(tmp_path):
     counts = con.execute("SELECT run_id, COUNT(*) FROM results GROUP BY run_id").fetchall()
     con.close()
     assert sorted(c for _, c in counts) == [60, 60]
+
+
+def test_closing_folds_the_wal_back_unless_another_writer_is_open(tmp_path):
+    import time
+
+    db = tmp_path / "r.db"
+    a, b = Store.open(db), Store.open(db)
+    run = _new_run(a)
+    t0 = time.perf_counter()
+    a.close()  # b still has the file open: it stays in WAL mode, and close does not wait
+    assert time.perf_counter() - t0 < 5
+    b.add_task(run, _record("x"))
+    assert b.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    b.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # one self-contained file
+    st.load_results(db)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # reading leaves no files

@@ -114,13 +114,15 @@ def sine(
     test_fraction: float = 0.25,
     anomaly: str = "spike",
     anomaly_fraction: float = 0.1,
+    components: int = 3,
 ) -> BenchData:
-    """Sums of sines; the held-out part gets labelled anomalies injected."""
+    """Sums of ``components`` sines; the held-out part gets labelled anomalies injected."""
     from seqae.data.synthetic import inject_anomalies, sine_mixture
 
     n_test = max(2, round(n * test_fraction))
-    train = sine_mixture(n - n_test, length, features, noise=noise, seed=seed)
-    clean = sine_mixture(n_test, length, features, noise=noise, seed=seed + 1)
+    kw = {"noise": noise, "components": components}
+    train = sine_mixture(n - n_test, length, features, seed=seed, **kw)
+    clean = sine_mixture(n_test, length, features, seed=seed + 1, **kw)
     test = inject_anomalies(clean, kind=anomaly, fraction=anomaly_fraction, seed=seed + 2)
     return BenchData("sine", "sequence", train, test.X, test_anomaly=test.y)
 

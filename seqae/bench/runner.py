@@ -231,6 +231,8 @@ def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
         model = factory(shape=seen.sample_shape, size=task.config["size"], **kwargs)
         cfg = MeasureConfig(**task.config["train"])
         out = measure(model, seen, torch.device(task.device), cfg, seed=seed)
+        if task.repeat > 0:  # one set of reconstruction examples per configuration is enough
+            out.artifacts.pop("examples", None)
         if seen is not data and "examples" in out.artifacts:  # back to frames for the report
             out.artifacts["examples"] = {
                 k: v.reshape(len(v), *data.sample_shape)

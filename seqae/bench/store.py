@@ -23,10 +23,11 @@ takes an older file forward on open)::
     artifacts(run_id, model, dataset, device, config_hash, repeat, name TEXT, data BLOB,
               UNIQUE(run_id, model, dataset, device, config_hash, repeat, name))
         small arrays for the report, as ``np.savez_compressed`` bytes: 'curve' (epoch,
-        train_loss, val_loss, seconds), 'examples' (inputs, recons: float16), 'scores'
-        (scores, labels, threshold) where anomaly labels exist.
+        train_loss, val_loss, seconds), 'examples' (inputs, recons: float16; repeat 0
+        only), 'scores' (scores, labels, threshold) where anomaly labels exist.
 
-Durability: WAL journal with ``synchronous=FULL``; a task's tasks/results/artifacts rows go in
+Durability: WAL journal with ``synchronous=FULL`` while a writer has the file open (folded
+back into the one file when the last writer closes); a task's tasks/results/artifacts rows go in
 one ``BEGIN IMMEDIATE`` transaction the moment it finishes, so Ctrl-C or ``kill -9`` loses at
 most the task in flight, and ``INSERT OR IGNORE`` on the unique keys never duplicates a row.
 Two writers on one file wait for each other (``busy_timeout``) instead of failing.
@@ -207,9 +208,10 @@ class Store:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool = False) -> None:
         self.path = path
         self.conn = conn
+        self.readonly = readonly
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -257,7 +259,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(path, conn)
+        return cls(path, conn, readonly)
 
     @staticmethod
     def _validate(path: Path, conn: sqlite3.Connection, readonly: bool) -> None:
@@ -301,6 +303,14 @@ class Store:
             raise
 
     def close(self) -> None:
+        """Close; a writer that is the last one on the file folds the WAL back into it, so a
+        finished database is one self-contained file (readers then leave no -wal/-shm)."""
+        if not self.readonly:
+            try:  # fails at once (no busy wait) while another connection has the file open
+                self.conn.execute("PRAGMA busy_timeout = 0")
+                self.conn.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error:
+                pass
         self.conn.close()
 
     def __enter__(self) -> Store:
