@@ -108,7 +108,7 @@ def bench() -> None:
     """Run benchmark suites into a results database, and show the results."""
 
 
-_DEFAULT_DB = "seqae-results.db"
+_DEFAULT_DB = "seqae-results.sqlite"
 
 
 @bench.command("run")
