@@ -153,3 +153,11 @@ def test_flat_sequence_model_on_video(tmp_path):
     bad = text.replace("lstm = { hidden_size = 3 }", "lstmm = { hidden_size = 3 }")
     with pytest.raises(SeqaeError, match="model_args names unknown model 'lstmm'"):
         make_plan(suites.parse(bad, name="t"), devices=["cpu"])
+
+
+def test_quick_runs_every_seqae_model_and_no_peer():
+    import seqae.models
+
+    plan = make_plan(suites.load("quick"), devices=["cpu"])
+    assert {t.model for t in plan.tasks} == set(seqae.models.MODELS.names())
+    assert plan.repeats == 3

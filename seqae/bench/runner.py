@@ -120,19 +120,23 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 def _select(reg: Registry, patterns: tuple[str, ...] | list[str], notes: list[str]) -> list[str]:
-    """Names matching the suite's patterns; an uninstalled peer is a note, not an error."""
+    """Names matching the suite's patterns, minus those matching a ``!pattern``; an
+    uninstalled peer is a note, not an error."""
     from seqae.bench.peers import unavailable
 
     missing = unavailable()
     chosen: list[str] = []
+    excluded = [p[1:] for p in patterns if p.startswith("!")]
     for pat in patterns:
+        if pat.startswith("!"):
+            continue
         if not any(fnmatch.fnmatchcase(n, pat) for n in reg.names()):
             skipped = [n for n in missing if fnmatch.fnmatchcase(n, pat)]
             if skipped:
                 notes += [f"skipping model {n}: {missing[n]}" for n in skipped]
                 continue
         chosen += [n for n in reg.select(pat) if n not in chosen]
-    return chosen
+    return [n for n in chosen if not any(fnmatch.fnmatchcase(n, x) for x in excluded)]
 
 
 def runs_on(model_kind: str, entry: DatasetEntry, model: str) -> bool:

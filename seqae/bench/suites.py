@@ -6,7 +6,7 @@ Built-in suites (``smoke``, ``quick``, ``full``, ``peers``) ship inside the pack
 drift). ``--suite`` takes a built-in name or the path of any TOML file in this format::
 
     description = "one line"
-    models = ["*"]            # shell patterns over the benchmarkable models
+    models = ["*", "!keras-*"]  # shell patterns over the benchmarkable models; ! excludes
     size = "tiny"             # the models' size preset: "tiny" or "default"
     repeats = 1               # default for --repeats
     devices = ["cpu"]         # default for --device
