@@ -182,8 +182,9 @@ class SequenceAE(Autoencoder):
         decoder_input: "repeat", "unconditioned" or "teacher" (see the module docstring).
         reverse: reconstruct back to front (Srivastava et al. 2015); ``recon`` is in input order.
         variant: None, "denoising" (corrupt the input in training, clean target; Vincent et al.
-            2008), "sparse" (L1 on the latent, weight ``sparsity``) or "variational"
-            (reparameterised latent, ``beta`` * KL; Kingma and Welling 2014).
+            2008; a "teacher" decoder then also reads the corrupted previous steps), "sparse"
+            (L1 on the latent, weight ``sparsity``) or "variational" (reparameterised latent,
+            ``beta`` * KL; Kingma and Welling 2014).
         noise: "gaussian" (x + noise_level * N(0, 1)) or "masking" (each value zeroed with
             probability noise_level), for the denoising variant.
         noise_level: see ``noise``.
