@@ -122,6 +122,8 @@ def test_variants_and_decoder_options_through_the_estimator(X, tmp_path):
     np.testing.assert_allclose(back.sample(5, length=30), new, rtol=1e-5)
     with pytest.raises(ValueError, match="variational"):
         small().fit(X, **FAST).sample(2, length=5)
+    with pytest.raises(ValueError, match="length"):
+        vae.sample(2)  # how many steps to generate is not known without it
 
 
 def test_video_through_the_same_estimator(tmp_path):

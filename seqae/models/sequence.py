@@ -299,10 +299,13 @@ class SequenceAE(Autoencoder):
         lengths = None if mask is None else mask.sum(1)
         return self._encode(x, lengths)[0]
 
-    def decode(self, z: Tensor, length: int) -> Tensor:
+    def decode(self, z: Tensor, length: int | None = None) -> Tensor:
         """Sequences of ``length`` steps ``(B, T, F)`` from codes ``z`` ``(B, Z)``."""
-        if length < 1:
-            raise ValueError(f"length must be >= 1, got {length}")
+        if length is None or length < 1:
+            raise ValueError(
+                f"decode needs the number of steps to generate, length >= 1, got {length}; "
+                "e.g. decode(z, length=140) or estimator.sample(n, length=140)"
+            )
         y = self._decode(z, int(length))
         return y.flip(1) if self.reverse else y
 

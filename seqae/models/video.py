@@ -171,10 +171,13 @@ class VideoAE(Autoencoder):
         self._check(x)
         return self._encode(x)[0]
 
-    def decode(self, z: Tensor, length: int) -> Tensor:
+    def decode(self, z: Tensor, length: int | None = None) -> Tensor:
         """``length`` frames ``(B, T, C, Hs, Ws)`` from codes ``z`` ``(B, Z)``."""
-        if length < 1:
-            raise ValueError(f"length must be >= 1, got {length}")
+        if length is None or length < 1:
+            raise ValueError(
+                f"decode needs the number of steps to generate, length >= 1, got {length}; "
+                "e.g. decode(z, length=140) or estimator.sample(n, length=140)"
+            )
         B = z.shape[0]
         s = self.bridge(z.view(B, *self.bottleneck.map_shape))  # (B, 2*L*Ch, Hs, Ws)
         hc = s.chunk(2 * self.num_layers, dim=1)  # 2L tensors (B, Ch, Hs, Ws)
