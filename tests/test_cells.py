@@ -311,3 +311,18 @@ def test_cuda_matches_cpu_and_autocasts(name):
         half, _ = m_cuda(x_cuda)
     assert torch.isfinite(half.float()).all()
     half.float().sum().backward()
+
+
+def test_lstm_forget_gate_bias_starts_at_one():
+    # b_if + b_hf = 1 for every layer and direction (Keras's unit_forget_bias); the rest is
+    # torch's uniform init, so not all other biases are equal.
+    from seqae.cells import LSTM, BiLSTM
+
+    for cell in (LSTM(3, 4, num_layers=2), BiLSTM(3, 4)):
+        H = cell.hidden_size
+        for name, p in cell.named_parameters():
+            if name.startswith("bias_ih"):
+                pair = name.replace("bias_ih", "bias_hh")
+                total = p[H : 2 * H] + dict(cell.named_parameters())[pair][H : 2 * H]
+                assert torch.equal(total, torch.ones(H)), name
+                assert p[:H].abs().max() <= 1 / H**0.5

@@ -52,6 +52,13 @@ class LSTM(nn.LSTM):
     Attributes:
         output_features: the width of ``outputs`` (D*H).
         hidden_features: the width of :meth:`last_hidden` (D*H).
+
+    .. note::
+        Initialisation is torch's U(-1/sqrt(H), 1/sqrt(H)), except the forget gate's biases:
+        ``b_if = 1``, ``b_hf = 0`` (Gers et al. 2000; Jozefowicz et al. 2015; Keras's
+        ``unit_forget_bias=True``). With torch's f_t ~ sigma(0) = 0.5 the cell state halves
+        every step at first, and a start T steps back gets a gradient of ~0.5^T: seqae's
+        remember-the-start sweep is not learned at all at T = 25 without this.
     """
 
     def __init__(
@@ -78,6 +85,17 @@ class LSTM(nn.LSTM):
             device=device,
             dtype=dtype,
         )
+
+    def reset_parameters(self) -> None:
+        """torch's uniform init, then forget-gate bias 1 (split as b_if = 1, b_hf = 0)."""
+        super().reset_parameters()
+        H = self.hidden_size
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.startswith("bias_ih"):
+                    p[H : 2 * H].fill_(1.0)  # gate order i, f, g, o
+                elif name.startswith("bias_hh"):
+                    p[H : 2 * H].zero_()
 
     @property
     def output_features(self) -> int:
