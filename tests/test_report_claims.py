@@ -121,6 +121,17 @@ def test_long_term():
     assert verdict(claims.long_term, one_length).reason.startswith("not measured")
 
 
+def test_long_term_is_inconclusive_when_the_rnn_never_learned_the_task():
+    # Predicting zeros scores 0.1 at every T (stored in the rows' extra): an RNN at 0.1 at
+    # T=25 never learned, so its flat error is no evidence either way.
+    df = _sweep({"rnn": 1.0, "lstm": 3.0, "gru": 3.0})
+    df["extra"] = '{"zero_baseline": 0.1}'
+    c = verdict(claims.long_term, df)
+    assert c.verdict == "inconclusive" and "does not learn" in c.reason
+    df.loc[df["model"] == "rnn", "extra"] = '{"zero_baseline": 0.5}'  # now it did learn
+    assert verdict(claims.long_term, df).verdict == "does not hold"
+
+
 # -- GRU against LSTM -------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from seqae.report.data import EXACT, sweep_length
+from seqae.report.data import EXACT, sweep_length, zero_baseline
 from seqae.report.stats import Estimate, fmt_estimate, fmt_ratio
 
 Verdict = Literal["holds", "does not hold", "inconclusive"]
@@ -197,6 +197,20 @@ def long_term(df: pd.DataFrame) -> Claim:
             "",
         )
     t0, t1 = min(lengths), max(lengths)
+    # A model that never learned the task sits at the "predicting zeros" error at every T: it
+    # cannot degrade, so its flat curve says nothing about long-term memory.
+    zero = zero_baseline(sub[sub["model"] == "rnn"])
+    if zero is not None and t0 in zero.index:
+        a = sub.loc[(sub["model"] == "rnn") & (sub["T"] == t0), "value"].to_numpy(float)
+        if Estimate.of(a - zero[t0]).sign() != -1:
+            return Claim(
+                "long_term",
+                statement,
+                "inconclusive",
+                f"rnn: {metric} {fmt_estimate(a)} at T={t0:g}, predicting zeros {zero[t0]:.3g}",
+                f"the plain RNN does not learn the task even at T={t0:g} (its error is not "
+                "below predicting zeros), so the sweep cannot show it degrading; train longer",
+            )
 
     def growth(model: str) -> tuple[Estimate, str]:
         a = sub.loc[(sub["model"] == model) & (sub["T"] == t0), "value"].to_numpy(float)

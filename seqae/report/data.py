@@ -13,6 +13,8 @@ Everything downstream (tables, figures, claims, rendering) takes a ``ReportData`
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,3 +255,18 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         source=str(db),
         notes=notes,
     )
+
+
+def zero_baseline(r: pd.DataFrame) -> pd.Series | None:
+    """Mean ``zero_baseline`` per T from the rows' JSON ``extra`` (mse_start), if stored."""
+    if "extra" not in r.columns:
+        return None
+
+    def get(x: object) -> float:
+        try:
+            return float(json.loads(x)["zero_baseline"]) if isinstance(x, str) else math.nan
+        except (ValueError, KeyError, TypeError):
+            return math.nan
+
+    z = r.assign(z=r["extra"].map(get)).dropna(subset=["z"])
+    return None if z.empty else z.groupby("T")["z"].mean()

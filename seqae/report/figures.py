@@ -9,7 +9,6 @@ touched; saving picks the Agg (PNG) and SVG canvases by file format.
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from seqae.report.data import (
     ReportData,
     library_of,
     sweep_length,
+    zero_baseline,
 )
 
 QUALITY_METRIC = "mse"
@@ -237,7 +237,7 @@ def fig_quality_vs_length(data: ReportData) -> Plot | str:
     ax = fig.subplots()
     sns.lineplot(data=r, x="T", y="value", hue="model", palette=_palette(list(r["model"])),
                  marker="o", errorbar="sd", ax=ax)  # fmt: skip
-    zero = _zero_baseline(r)
+    zero = zero_baseline(r)
     if zero is not None:  # what a model that forgot the start scores (stored in extra)
         ax.plot(zero.index, zero.values, ls="--", color="0.4", label="predicting zeros")
         ax.legend(fontsize=7)
@@ -251,21 +251,6 @@ def fig_quality_vs_length(data: ReportData) -> Plot | str:
         f"through all T steps. {LABELS.get(metric, metric)}, mean ± sd over repeats.",
         fig,
     )
-
-
-def _zero_baseline(r: pd.DataFrame) -> pd.Series | None:
-    """Mean ``zero_baseline`` per T from the rows' JSON ``extra`` (mse_start), if stored."""
-    if "extra" not in r.columns:
-        return None
-
-    def get(x: object) -> float:
-        try:
-            return float(json.loads(x)["zero_baseline"]) if isinstance(x, str) else math.nan
-        except (ValueError, KeyError, TypeError):
-            return math.nan
-
-    z = r.assign(z=r["extra"].map(get)).dropna(subset=["z"])
-    return None if z.empty else z.groupby("T")["z"].mean()
 
 
 def _as_image(a: np.ndarray) -> np.ndarray:
