@@ -18,13 +18,7 @@ from seqae.models.image import KINDS, ImageAE, make_image_model
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two threads on two cores shared with other jobs run many times slower than one.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
