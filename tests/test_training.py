@@ -1,6 +1,10 @@
 """The shared fit loop, batching of ragged data, devices and the loss terms."""
 
 import math
+import os
+import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -130,3 +134,42 @@ def test_nan_loss_is_reported():
     x = torch.full((4, 3, 3), 1e30)
     with pytest.raises(ValueError, match="loss became"):
         training.fit(model, TensorData(x), None, TrainConfig(epochs=1, verbose=False))
+
+
+FAULTS_SCRIPT = """
+import resource, sys, torch
+from seqae.training import keep_freed_memory
+
+def faults():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):  # 40 MiB: above the largest threshold glibc sets itself (32 MiB)
+        torch.empty(10 << 20).fill_(1.0)  # allocated, touched, freed
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+faults()  # warm-up
+print(faults(), keep_freed_memory(), faults())
+"""
+
+
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and platform.libc_ver()[0] == "glibc"), reason="glibc only"
+)
+def test_keep_freed_memory_stops_the_page_faults_of_reallocation():
+    # in a fresh process: the setting is process-wide and this one may have it already
+    env = {**os.environ, "SEQAE_KEEP_FREED_MEMORY": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", FAULTS_SCRIPT], capture_output=True, text=True, env=env, check=True
+    )
+    before, applied, after = out.stdout.split()
+    assert applied == "True"
+    assert int(before) > 20 * 10_000  # each buffer is 10,240 fresh pages
+    assert int(after) < int(before) / 5, out.stdout  # after: the first buffer's pages
+
+
+def test_keep_freed_memory_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("SEQAE_KEEP_FREED_MEMORY", "0")
+    training.keep_freed_memory.cache_clear()
+    try:
+        assert training.keep_freed_memory() is False
+    finally:
+        training.keep_freed_memory.cache_clear()
