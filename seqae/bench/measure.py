@@ -68,7 +68,7 @@ from seqae import losses
 from seqae.bench.datasets import BenchData
 from seqae.bench.store import Metric, seqae_version
 from seqae.models.base import Autoencoder
-from seqae.training import TensorData, batch_loss, evaluate_loss
+from seqae.training import TensorData, batch_loss, evaluate_loss, keep_freed_memory
 
 
 @dataclass
@@ -563,6 +563,8 @@ def environment(devices: list[str], seed: int) -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # glibc keeps freed buffers for every task, peers included (see keep_freed_memory)
+        "keep_freed_memory": keep_freed_memory(),
         "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "seed": seed,

@@ -29,6 +29,7 @@ from seqae.bench.measure import MeasureConfig, environment, measure
 from seqae.bench.store import Store, TaskKey, TaskRecord, now
 from seqae.bench.suites import DatasetEntry, Suite
 from seqae.errors import SeqaeError
+from seqae.training import keep_freed_memory
 
 
 def benchmark_models() -> Registry:
@@ -293,6 +294,7 @@ def execute(
     """
     from tqdm.auto import tqdm
 
+    keep_freed_memory()  # before the first task, so every model and peer runs under it
     t0 = time.perf_counter()
     done = store.done_keys(run_id)
     todo = [t for t in plan.tasks if t.key not in done]
