@@ -173,8 +173,9 @@ def make_plan(
     devices: list[str] | tuple[str, ...] | None = None,
     repeats: int | None = None,
 ) -> Plan:
-    """The tasks of ``suite``: dataset-major (each dataset is built once), then model,
-    device, repeat. ``models`` (comma-separated patterns) narrows the suite's models."""
+    """The tasks of ``suite``: dataset-major (each dataset is built once), then repeat, model,
+    device: a run stopped part-way through a dataset has every model's first repeat before
+    any model's second. ``models`` (comma-separated patterns) narrows the suite's models."""
     reg = benchmark_models()
     devs, notes = resolve_devices(list(devices) if devices else list(suite.devices))
     repeats = suite.repeats if repeats is None else repeats
@@ -207,11 +208,10 @@ def make_plan(
                 f"suite {suite.name!r}, dataset {entry.label!r}: model_args names unknown "
                 f"model {unknown[0]!r}"
             )
-        for m in chosen:
-            if not runs_on(reg.get(m).input_kind, entry, m):
-                continue
-            for dev in devs:
-                for r in range(repeats):
+        here = [m for m in chosen if runs_on(reg.get(m).input_kind, entry, m)]
+        for r in range(repeats):
+            for m in here:
+                for dev in devs:
                     tasks.append(Task(m, entry, dev, r, h, {**config, "repeat": r}))
     if not tasks:
         raise SeqaeError(
