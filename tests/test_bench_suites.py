@@ -112,6 +112,22 @@ def test_plan_narrows_models_repeats_and_devices():
         make_plan(s, models="lstn")
 
 
+def test_plan_runs_every_model_of_a_dataset_once_before_any_repeats():
+    plan = make_plan(suites.load("smoke"), models="lstm,convlstm", devices=["cpu"], repeats=2)
+    video = [(t.repeat, t.model) for t in plan.tasks if t.entry.name == "moving-digits"]
+    assert [r for r, _ in video] == [0, 0, 1, 1]
+    assert {m for _, m in video[:2]} == {m for _, m in video[2:]} == {"convlstm", "lstm"}
+    labels = [t.entry.label for t in plan.tasks]
+    assert labels == sorted(labels, key=labels.index)  # dataset-major: each built once
+
+
+def test_full_suite_leaves_the_costliest_data_last_and_peers_off_the_sweep():
+    plan = make_plan(suites.load("full"), devices=["cpu"], repeats=1)
+    assert plan.tasks[-1].entry.name == "moving-mnist"
+    sweep = {t.model for t in plan.tasks if t.entry.name == "remember"}
+    assert sweep == {"rnn", "jordan", "lstm", "gru", "bilstm"}
+
+
 def test_config_hash_follows_the_configuration():
     s = suites.load("smoke")
     a = make_plan(s, devices=["cpu"]).tasks[0]

@@ -410,6 +410,18 @@ def test_estimate_interval_is_students_t():
     assert Estimate.of([3.0], exact=True).interval() == (3.0, 3.0)
 
 
+def test_an_unfinished_run_is_named_in_the_summary(tmp_path):
+    path = tmp_path / "part.sqlite"
+    with store.Store.open(path) as s:
+        run = s.start_run("fixture", {}, "", ENV, 5)  # 5 planned, 3 stored, then stopped
+        for rep in range(3):
+            s.add_task(run, _task("rnn", "sine", "cpu", rep, {"params": 120}))
+        s.set_run_status(run, "interrupted")
+    note = "run 1 (fixture) is interrupted: 3 of 5 tasks done"
+    assert any(n.startswith(note) for n in rdata.load(path).notes)
+    assert not any("tasks done" in n for n in rdata.load(make_db(tmp_path / "all.sqlite")).notes)
+
+
 def test_latest_config_wins_over_older_runs():
     df = pd.DataFrame(
         {"run_id": ["1", "1", "2"], "model": "m", "dataset": "d", "device": "cpu",

@@ -199,7 +199,12 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         raise SeqaeError(f"{db} holds no results yet; run `seqae bench run --db {db}` first")
     results = results.dropna(subset=["value"])  # NULL = not measured (reason in extra)
     results, dropped = latest_configs(results, list(run_df["run_id"]))
-    notes = []
+    notes = [
+        f"run {r.run_id} ({r.suite}) is {r.status}: {r.n_done} of {r.n_tasks} tasks done; "
+        "the same `seqae bench run` command with --resume runs the rest"
+        for r in run_df.itertuples()
+        if r.n_done + r.n_failed < r.n_tasks
+    ]
     if dropped:
         notes.append(f"{dropped} values of older configs were superseded by later runs")
 
