@@ -7,6 +7,7 @@ stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -111,6 +112,10 @@ def bench() -> None:
 _DEFAULT_DB = "seqae-results.sqlite"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @bench.command("run")
 @click.option("--suite", default="quick", show_default=True, metavar="NAME|PATH",
               help="Built-in suite (smoke, quick, full, peers) or a suite .toml file.")  # fmt: skip
@@ -137,9 +142,9 @@ def bench_run(
 ) -> None:
     """Measure every model of a suite on its datasets, devices and repeats.
 
-    Each finished task is committed to --db at once: after Ctrl-C or a crash, the same
-    command with --resume runs only what is missing. A device this machine lacks is skipped
-    with a note (an error when it is the only one asked for).
+    Each finished task is committed to --db at once: after Ctrl-C, a kill (SIGTERM) or a
+    crash, the same command with --resume runs only what is missing. A device this machine
+    lacks is skipped with a note (an error when it is the only one asked for).
     """
     from seqae.bench import suites
     from seqae.bench.runner import execute, make_plan, start_or_resume
@@ -151,6 +156,8 @@ def bench_run(
         click.echo(f"note: {note}", err=True)
     with Store.open(db) as store:
         run_id = start_or_resume(store, plan, resume)
+        # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
+        on_term = signal.signal(signal.SIGTERM, _interrupt)
         try:
             summary = execute(plan, store, run_id, progress=not quiet and sys.stderr.isatty())
         except KeyboardInterrupt:
@@ -161,6 +168,8 @@ def bench_run(
                 err=True,
             )
             ctx.exit(130)
+        finally:
+            signal.signal(signal.SIGTERM, on_term)
     failed = len(summary.failed)
     click.echo(
         f"suite {s.name}: {summary.ran} tasks run, {summary.skipped} already stored, "

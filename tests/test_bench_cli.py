@@ -232,3 +232,25 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     _one_line_error(_run("bench", "results", "--db", str(foreign)), "not a seqae results")
     assert foreign.read_bytes() == before
     _one_line_error(_run("bench", "results", "--db", str(tmp_path / "none.db")), "no results")
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
+    db = tmp_path / "t.db"
+    cmd = [sys.executable, "-m", "seqae", "bench", "run", "--suite", "smoke", "--models", FAST,
+           "--db", str(db), "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and len(_task_rows(db)) >= 1:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
+    assert st.load_runs(db)["status"].tolist() == ["interrupted"]
