@@ -100,23 +100,32 @@ def test_list_models_shows_parameter_counts():
     assert "50,992" in dense  # 784*32 + 32 + 32*784 + 784
 
 
-def test_kill_9_then_resume_has_no_gaps_and_no_duplicates(tmp_path):
-    db = tmp_path / "k.db"
+def _signal_after(db: Path, sig: signal.Signals, rows: int) -> tuple[list[str], dict, int, str]:
+    """Start a smoke run into ``db``, send ``sig`` once ``rows`` tasks are stored.
+
+    Returns (command, environment, exit code, stderr)."""
     cmd = [sys.executable, "-m", "seqae", "bench", "run", "--suite", "smoke", "--models", FAST,
            "--db", str(db), "--quiet"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists() and len(_task_rows(db)) >= 2:
+            if db.exists() and len(_task_rows(db)) >= rows:
                 break
             time.sleep(0.05)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
+        assert proc.poll() is None, "the run ended before the signal"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
     finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+        proc.kill()
+    return cmd, env, proc.returncode, err
+
+
+def test_kill_9_then_resume_has_no_gaps_and_no_duplicates(tmp_path):
+    db = tmp_path / "k.db"
+    cmd, env, code, _ = _signal_after(db, signal.SIGKILL, rows=2)
+    assert code == -signal.SIGKILL
     before = _task_rows(db)
     plan = make_plan(suites.load("smoke"), models=FAST)
     assert 2 <= len(before) < len(plan.tasks)
@@ -236,21 +245,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
     db = tmp_path / "t.db"
-    cmd = [sys.executable, "-m", "seqae", "bench", "run", "--suite", "smoke", "--models", FAST,
-           "--db", str(db), "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists() and len(_task_rows(db)) >= 1:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the run ended before it could be stopped"
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
+    _, _, code, err = _signal_after(db, signal.SIGTERM, rows=1)
+    assert code == 130, err
     assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
     assert st.load_runs(db)["status"].tolist() == ["interrupted"]
