@@ -115,6 +115,21 @@ def test_measure_metrics_match_hand_computations():
     assert out.artifacts["scores"]["labels"].sum() == data.test_anomaly.sum()
 
 
+@pytest.mark.parametrize(("budget", "kept"), [(10_000, 3), (40, 2), (5, 1)])
+def test_examples_are_capped_by_their_size_never_below_one(monkeypatch, budget, kept):
+    """A 16-value sample: 3 asked for; a budget of 40 values holds 2; 5 values still keep one
+    (a large video clip keeps one clip)."""
+    from seqae.bench import measure as measure_mod
+
+    monkeypatch.setattr(measure_mod, "EXAMPLE_VALUES", budget)
+    data = _image_data()
+    cfg = MeasureConfig(epochs=1, batch_size=8, warmup_steps=0, latency_batches=1, examples=3)
+    out = measure(LinearAE(data.sample_shape), data, torch.device("cpu"), cfg, seed=0)
+    ex = out.artifacts["examples"]
+    assert ex["inputs"].shape == ex["recons"].shape == (kept, 1, 4, 4)
+    np.testing.assert_allclose(ex["inputs"], data.test[:kept], atol=1e-3)
+
+
 def test_repeats_with_the_same_seed_agree():
     data = _image_data()
     cfg = MeasureConfig(epochs=1, batch_size=8, warmup_steps=2, latency_batches=1)

@@ -42,7 +42,8 @@ results are read. Metrics (name: unit, meaning):
   threads slow down far more than that share under such contention, so read them with care.
 
 Artefacts: ``curve`` (epoch, train_loss, val_loss, seconds), ``examples`` (inputs and
-reconstructions of the first held-out samples, float16), ``scores`` (held-out anomaly
+reconstructions of the first held-out samples, float16; as many as fit in
+``EXAMPLE_VALUES`` values, at least one: a video keeps one clip), ``scores`` (held-out anomaly
 scores, labels, threshold) where anomaly labels exist.
 """
 
@@ -81,7 +82,7 @@ class MeasureConfig:
     grad_clip: float = 1.0  # as TrainConfig: max global gradient norm; 0 = no clipping
     warmup_steps: int = 2  # untimed training steps first (kernels, allocator, caches)
     latency_batches: int = 5  # timed eval forwards for infer_ms_per_batch
-    examples: int = 8  # held-out samples kept as reconstruction examples
+    examples: int = 8  # held-out samples kept as reconstruction examples (see EXAMPLE_VALUES)
     probe_samples: int = 2000  # at most this many held-out latents for the linear probe
     noise_level: float = 0.5  # noisy_mse: Gaussian noise std (x data std unless in [0, 1])
 
@@ -265,6 +266,10 @@ def _probe_accuracy(latent: np.ndarray, labels: np.ndarray, n_max: int, seed: in
 
 PCA_MAX_VALUES = 50_000_000  # N * D above this: PCA skipped (NULL), too slow for a benchmark
 PCA_MAX_COMPONENTS = 1024
+# Reconstruction examples kept per task: at most this many values in each stored array
+# (8 digits or beats fit; one 20-frame 64x64 clip takes 81,920, so a video keeps one clip,
+# which is all the report draws).
+EXAMPLE_VALUES = 65_536
 
 
 def pca_mse(data: BenchData, n_components: int) -> tuple[float | None, dict[str, Any]]:
@@ -351,7 +356,7 @@ def _quality(
         bce = losses.reconstruction(recon.clamp(eps, 1 - eps), target.clamp(0, 1), "bce")
         psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-10))  # peak value 1
         metrics += [Metric("bce", float(bce.mean()), ""), Metric("psnr", float(psnr.mean()), "dB")]
-    k = min(cfg.examples, len(target))
+    k = min(cfg.examples, len(target), max(1, EXAMPLE_VALUES // target[0].numel()))
     artifacts: dict[str, dict[str, np.ndarray]] = {}
     if k:
         artifacts["examples"] = {
