@@ -356,7 +356,7 @@ def _quality(
         bce = losses.reconstruction(recon.clamp(eps, 1 - eps), target.clamp(0, 1), "bce")
         psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-10))  # peak value 1
         metrics += [Metric("bce", float(bce.mean()), ""), Metric("psnr", float(psnr.mean()), "dB")]
-    k = min(cfg.examples, len(target), max(1, EXAMPLE_VALUES // target[0].numel()))
+    k = min(cfg.examples, len(target), max(1, EXAMPLE_VALUES // math.prod(target.shape[1:])))
     artifacts: dict[str, dict[str, np.ndarray]] = {}
     if k:
         artifacts["examples"] = {
