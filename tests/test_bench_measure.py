@@ -130,6 +130,14 @@ def test_examples_are_capped_by_their_size_never_below_one(monkeypatch, budget, 
     np.testing.assert_allclose(ex["inputs"], data.test[:kept], atol=1e-3)
 
 
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_dataset_without_samples_in_a_split_is_refused_by_name(split):
+    d = _image_data()
+    arrays = {"train": d.train, "test": d.test, split: getattr(d, split)[:0]}
+    with pytest.raises(ValueError, match=f"dataset 'toy' has no {split} samples"):
+        ds.BenchData("toy", "image", **arrays)
+
+
 def test_repeats_with_the_same_seed_agree():
     data = _image_data()
     cfg = MeasureConfig(epochs=1, batch_size=8, warmup_steps=2, latency_batches=1)

@@ -54,6 +54,14 @@ class BenchData:
     focus_steps: int | None = None
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # e.g. PCA per Z
 
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            if len(getattr(self, split)) == 0:
+                raise ValueError(
+                    f"dataset {self.name!r} has no {split} samples; give it more samples "
+                    "in the suite"
+                )
+
     @property
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(int(s) for s in self.train.shape[1:])
