@@ -79,6 +79,12 @@ class TrainConfig:
     grad_clip: float | None = 1.0  # max global gradient norm; None: no clipping
     patience: int | None = None  # stop after this many epochs without improvement
     min_delta: float = 0.0  # improvement smaller than this does not count
+    # "constant" lr, or "onecycle": warm-up to lr over 30% of the steps, then cosine down to
+    # lr / 1e4 (Smith and Topin 2019; torch's OneCycleLR): a high peak lr learns fast, the
+    # annealed end settles in the minimum.
+    schedule: str = "constant"
+    # a train loss this many times the larger of its start and a zero output's: diverged
+    explode_factor: float = 100.0
     device: str = "auto"
     seed: int = 0
     verbose: bool = True  # progress bar, shown only on a terminal
@@ -90,6 +96,13 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
+            )
+
+
+SCHEDULES = ("constant", "onecycle")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -147,6 +160,40 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="epoch", disable=not (enabled and sys.stderr.isatty()))
 
 
+@torch.no_grad()
+def one_cycle(opt: torch.optim.Optimizer, lr: float, total_steps: int):
+    """The "onecycle" schedule: warm-up over 30% of the steps to ``lr``, then cosine down."""
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=max(1, total_steps), pct_start=0.3
+    )
+
+
+@torch.no_grad()
+def _start_loss(model: Autoencoder, train: TensorData, device: torch.device) -> float:
+    """The larger of the untrained loss and a zero output's, on up to 256 training samples.
+
+    The yardstick for a diverged fit: a model that starts near the optimum (a PCA start) must
+    not make every later loss look exploded.
+    """
+    first = train.subset(torch.arange(min(len(train), 256)))
+    loss, _ = evaluate_loss(model, first, 256, device)
+    x, mask = next(first.batches(256, device))
+    zero = losses.reconstruction(torch.zeros_like(x), x, model.recon_loss, mask).mean()
+    return max(loss, float(zero))
+
+
+def _diverged(epoch: int, loss: float, reference: float, cfg: TrainConfig) -> str | None:
+    """Why the fit diverged at ``epoch`` (train loss ``loss``), or None."""
+    if not math.isfinite(loss):
+        return f"the training loss became {loss} at epoch {epoch}"
+    if loss > cfg.explode_factor * reference:
+        return (
+            f"the training loss exploded at epoch {epoch} ({loss:.4g}, more than "
+            f"{cfg.explode_factor:g}x its start {reference:.4g})"
+        )
+    return None
+
+
 def fit(
     model: Autoencoder,
     train: TensorData,
@@ -155,8 +202,11 @@ def fit(
 ) -> pd.DataFrame:
     """Train ``model`` in place with Adam; returns the history, one row per epoch.
 
-    With ``val``, early stopping watches the validation loss and the best weights are
-    restored at the end; without it, the training loss.
+    With ``val``, the weights with the lowest validation loss are restored at the end (the
+    starting weights, epoch 0, included) and ``patience`` stops early on it; without it,
+    ``patience`` watches the training loss. Losses are summed on the device and read once per
+    epoch. A non-finite loss, or a training loss ``explode_factor`` times its start, raises
+    ``ValueError`` naming the epoch.
     Columns: epoch, train_loss, train_recon, val_loss, val_recon, seconds.
     """
     cfg = config or TrainConfig()
@@ -166,31 +216,46 @@ def fit(
     if device.type == "cpu":
         keep_freed_memory()
     model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    sched = None
+    if cfg.schedule == "onecycle":
+        sched = one_cycle(opt, cfg.lr, cfg.epochs * steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
     rows: list[dict[str, float]] = []
+    has_val = val is not None and len(val) > 0
     best, best_state, waited = math.inf, None, 0
+    start = _start_loss(model, train, device)
+    if has_val:
+        best, _ = evaluate_loss(model, val, cfg.batch_size, device)
+        best_state = copy.deepcopy(model.state_dict())
     with _progress(cfg.epochs, cfg.verbose) as bar:
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
             model.train()
-            tot = rec = 0.0
+            tot = torch.zeros((), device=device)
+            rec = torch.zeros((), device=device)
             for x, mask in train.batches(cfg.batch_size, device, shuffle=True, generator=gen):
                 loss, recon = batch_loss(model, x, mask)
-                if not torch.isfinite(loss):
-                    raise ValueError(
-                        f"the loss became {loss.item()} at epoch {epoch}; "
-                        "lower the learning rate or check the data's scale"
-                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 opt.step()
-                tot += loss.item() * x.shape[0]
-                rec += recon.item() * x.shape[0]
-            row = {"epoch": epoch, "train_loss": tot / len(train), "train_recon": rec / len(train)}
-            if val is not None and len(val):
+                if sched is not None:
+                    sched.step()
+                tot += loss.detach() * x.shape[0]
+                rec += recon.detach() * x.shape[0]
+            row = {
+                "epoch": epoch,
+                "train_loss": tot.item() / len(train),
+                "train_recon": rec.item() / len(train),
+            }
+            why = _diverged(epoch, row["train_loss"], start, cfg)
+            if why:
+                raise ValueError(f"{why}; lower the learning rate or check the data's scale")
+            if has_val:
                 row["val_loss"], row["val_recon"] = evaluate_loss(
                     model, val, cfg.batch_size, device
                 )
@@ -203,7 +268,8 @@ def fit(
             bar.update(1)
             if watched < best - cfg.min_delta:
                 best, waited = watched, 0
-                best_state = copy.deepcopy(model.state_dict()) if cfg.patience else None
+                if has_val or cfg.patience:
+                    best_state = copy.deepcopy(model.state_dict())
             else:
                 waited += 1
                 if cfg.patience is not None and waited >= cfg.patience:

@@ -15,6 +15,14 @@ Decoder inputs (``decoder_input``):
   true step x_{t-1} while training (teacher forcing, x_0 = 0) and the decoder's own previous
   output at inference; the conditioned decoder of Srivastava et al. (2015), section 2.2.
 
+A linear path (``linear_steps=T``, for sequences of one fixed length T): the code is the sum
+of the recurrent encoder's bottleneck and a linear map of the flattened sequence, and the
+output the sum of the recurrent decoder's and a linear map of the code. :meth:`init_linear`
+starts it at PCA of the training data (Baldi and Hornik 1989: PCA is the optimum of a linear
+autoencoder) with the recurrent branches' output maps at zero, so the model starts as PCA of
+its code size and training adds what the recurrent cells capture beyond a linear subspace
+(zero-initialised residual branches, as in Goyal et al. 2017's zero-gamma ResNet init).
+
 ``reverse=True`` reconstructs the sequence back to front, as Srivastava et al. (2015) do (the
 first target is then the last step the encoder read); ``recon`` is flipped back to input order.
 
@@ -193,6 +201,9 @@ class SequenceAE(Autoencoder):
             divided by its number of reconstructed values (real steps x F), as the
             reconstruction loss is a mean over them: the loss is then the negative ELBO per
             value for a Gaussian likelihood of variance 1/2.
+        linear_steps: T of the linear path beside the recurrent one (see the module
+            docstring); the model then takes sequences of exactly T steps. None: no linear
+            path. Not with the sparse or variational variants (their penalty is on the code).
 
     Inputs: x ``(B, T, F)``, mask ``(B, T)`` bool (True = real step) or None.
     Outputs: :class:`AEOutput` with recon ``(B, T, F)`` (zeros at padded steps), latent
@@ -217,6 +228,7 @@ class SequenceAE(Autoencoder):
         noise_level: float = 0.1,
         sparsity: float = 1e-3,
         beta: float = 1.0,
+        linear_steps: int | None = None,
     ) -> None:
         super().__init__()
         decoder_cell = cell if decoder_cell is None else decoder_cell
@@ -256,11 +268,68 @@ class SequenceAE(Autoencoder):
             None if decoder_input == "repeat" else nn.Linear(latent_size, self.decoder.state_size)
         )
         self.head = nn.Linear(self.decoder.output_features, n_features)
+        self.linear_steps = linear_steps
+        self.linear_encoder = self.linear_decoder = None
+        if linear_steps is not None:
+            if variant in ("sparse", "variational"):
+                raise ValueError(
+                    f"linear_steps works with variant None or 'denoising', got {variant!r} "
+                    "(its penalty is on the recurrent code); pass linear_steps=None"
+                )
+            if linear_steps < 2:
+                raise ValueError(f"linear_steps must be >= 2, got {linear_steps}")
+            D = linear_steps * n_features
+            self.linear_encoder = nn.Linear(D, latent_size)  # (B, T*F) -> (B, Z)
+            self.linear_decoder = nn.Linear(latent_size, D)  # (B, Z) -> (B, T*F)
+
+    @torch.no_grad()
+    def init_linear(self, x: Tensor, freeze: bool = True) -> None:
+        """Start the linear path at PCA of ``x`` ``(N, T, F)`` and the recurrent outputs at 0.
+
+        The code is then the first Z principal components' scores and the output their
+        reconstruction: the model begins at PCA's error, and gradients reach the recurrent
+        encoder and decoder through their zero output maps from the first step. ``freeze``
+        keeps the linear path at PCA: trained along, it drifts from PCA's optimum to fit the
+        training sequences, and the held-out error rose from the first epoch on the panel.
+        """
+        if self.linear_encoder is None:
+            raise ValueError("init_linear needs a linear path; build the model with linear_steps")
+        flat = x.reshape(x.shape[0], -1).double()  # (N, T*F)
+        if flat.shape[1] != self.linear_encoder.in_features:
+            raise ValueError(
+                f"init_linear got sequences of {x.shape[1]} steps x {x.shape[2]} features; "
+                f"the linear path takes {self.linear_steps} x {self.n_features}"
+            )
+        mean = flat.mean(0)
+        _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)  # vh (k, T*F)
+        Z = self.latent_size
+        basis = torch.zeros(Z, flat.shape[1], dtype=torch.float64)
+        basis[: min(Z, vh.shape[0])] = vh[:Z]
+        self.linear_encoder.weight.copy_(basis)
+        self.linear_encoder.bias.copy_(-basis @ mean)
+        self.linear_decoder.weight.copy_(basis.T)
+        self.linear_decoder.bias.copy_(mean)
+        for layer in (self.bottleneck.proj, self.head):
+            layer.weight.zero_()
+            layer.bias.zero_()
+        for p in (*self.linear_encoder.parameters(), *self.linear_decoder.parameters()):
+            p.requires_grad_(not freeze)
+
+    def _check_linear(self, T: int, mask: Tensor | None) -> None:
+        if self.linear_steps is not None and (T != self.linear_steps or mask is not None):
+            raise ValueError(
+                f"this model has a linear path for sequences of exactly {self.linear_steps} "
+                f"steps; got {'sequences of different lengths' if mask is not None else T}. "
+                "Cut the data into windows of that length, or fit with linear=False"
+            )
 
     # -- pieces ---------------------------------------------------------------------------
     def _encode(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         out, state = self.encoder(x, None, lengths)  # (B, T, O)
-        return self.bottleneck(self.encoder.summary(out, state, lengths))  # (B, Z), (B,)
+        z, aux = self.bottleneck(self.encoder.summary(out, state, lengths))  # (B, Z), (B,)
+        if self.linear_encoder is not None:
+            z = z + self.linear_encoder(x.flatten(1))  # (B, Z)
+        return z, aux
 
     def _decode(
         self, z: Tensor, T: int, lengths: Tensor | None = None, prev: Tensor | None = None
@@ -296,6 +365,7 @@ class SequenceAE(Autoencoder):
     # -- the Autoencoder API --------------------------------------------------------------
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Latent codes ``(B, Z)`` of ``x`` ``(B, T, F)`` (the mean when variational, in eval)."""
+        self._check_linear(x.shape[1], mask)
         lengths = None if mask is None else mask.sum(1)
         return self._encode(x, lengths)[0]
 
@@ -306,11 +376,19 @@ class SequenceAE(Autoencoder):
                 f"decode needs the number of steps to generate, length >= 1, got {length}; "
                 "e.g. decode(z, length=140) or estimator.sample(n, length=140)"
             )
+        self._check_linear(int(length), None)
         y = self._decode(z, int(length))
-        return y.flip(1) if self.reverse else y
+        return self._add_linear(y.flip(1) if self.reverse else y, z)
+
+    def _add_linear(self, y: Tensor, z: Tensor) -> Tensor:
+        """``y`` ``(B, T, F)`` in input order plus the linear path's output of ``z``."""
+        if self.linear_decoder is None:
+            return y
+        return y + self.linear_decoder(z).view(y.shape)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> AEOutput:
         _, T, F = x.shape
+        self._check_linear(T, mask)
         lengths = None if mask is None else mask.sum(1)  # (B,)
         x_in = self.corrupt(x)  # (B, T, F); the identity unless denoising in training
         z, aux = self._encode(x_in, lengths)
@@ -320,6 +398,7 @@ class SequenceAE(Autoencoder):
         y = self._decode(z, T, lengths, prev)  # (B, T, F), target order
         if self.reverse:
             y = flip_valid(y, lengths)
+        y = self._add_linear(y, z)
         if mask is not None:
             y = y * mask.unsqueeze(-1).to(y.dtype)
         if self.variant == "variational":
