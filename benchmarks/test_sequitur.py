@@ -8,7 +8,8 @@ same standardised values (mean and standard deviation of the training beats).
 - sequitur 1.2.4 (``pip install sequitur``, the ``peers`` extra): ``LSTM_AE(1, 16,
   h_dims=[64])`` trained by its own ``quick_train.train_model`` (Adam 1e-3, summed squared
   error, one sequence at a time: that is how sequitur trains).
-- seqae: ``SequenceAutoencoder("lstm", 1, hidden_size=64, latent_size=16)``, mini-batches
+- seqae: ``SequenceAutoencoder("lstm", 1, hidden_size=64, latent_size=16, reverse=False,
+  linear=False, schedule="constant")`` (the purely recurrent model), mini-batches
   of 32, Adam 1e-3, gradient norm clipped to 1 (batches of 64 with Adam 2e-3 run about a
   third faster per epoch but reached AUC 0.972 after 20 epochs, against 0.984-0.986 here).
 
@@ -147,7 +148,17 @@ def run_seqae(train, test, labels, epochs: int, seed: int = 0) -> PeerRun:
 
     from seqae import SequenceAutoencoder
 
-    ae = SequenceAutoencoder("lstm", 1, hidden_size=HIDDEN, latent_size=CODE, seed=seed)
+    # the purely recurrent LSTM autoencoder, as sequitur's, in input order at a constant lr
+    ae = SequenceAutoencoder(
+        "lstm",
+        1,
+        hidden_size=HIDDEN,
+        latent_size=CODE,
+        reverse=False,
+        linear=False,
+        schedule="constant",
+        seed=seed,
+    )
     ae.fit(train, epochs=epochs, batch_size=32, lr=1e-3, validation_split=0.0, verbose=False)
     auc = roc_auc_score(labels, ae.score(test))
     epochs = ae.history_["seconds"].tolist()

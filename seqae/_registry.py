@@ -15,6 +15,12 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def did_you_mean(name: str, options: list[str] | tuple[str, ...]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``options``, or an empty string."""
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     name: str
@@ -63,8 +69,7 @@ class Registry(Generic[T]):
         return chosen
 
     def _unknown(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self._entries), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, list(self._entries))
         return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(self._entries)}"
 
     def __contains__(self, name: object) -> bool:

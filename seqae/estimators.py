@@ -18,48 +18,130 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator
 from torch import Tensor
 
 from seqae import training
+from seqae._registry import did_you_mean
 from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
 
 FORMAT = "seqae"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every constructor argument and the resolved model arguments saved
+
+# fit's arguments that the constructor also takes (fit(X, epochs=5) overrides for one fit)
+TRAIN_ARGS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "schedule",
+    "validation_split",
+    "patience",
+    "grad_clip",
+    "weight_decay",
+    "device",
+    "verbose",
+)
+STEP_BUDGET = 400  # optimizer steps of a default fit (epochs=None), see _auto_epochs
 
 
-def _check_finite(x: np.ndarray, what: str = "X") -> None:
+def _check_finite(x: np.ndarray, what: str = "X", doing: str = "fitting") -> None:
     bad = ~np.isfinite(x)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{what} holds {int(bad.sum())} NaN or inf values (first at index {first}); "
-            "drop or impute them before fitting"
+            f"drop or impute them before {doing}"
         )
 
 
-class _Estimator:
-    """Shared machinery; subclasses convert inputs and build the model."""
+def _float32(X: np.ndarray, what: str = "X") -> Tensor:
+    """``X`` as a writable float32 tensor; values beyond float32's range are refused."""
+    # np.require: a read-only view (a DataFrame's values) is copied, as torch needs writable
+    with np.errstate(over="ignore"):
+        x = torch.as_tensor(np.require(X, np.float32, "W"))
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(
+            f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale it first"
+        )
+    return x
+
+
+def _choice(name: str, value: Any, options: tuple) -> None:
+    if value not in options:
+        shown = ", ".join(repr(o) for o in options)
+        hint = (
+            did_you_mean(value, [o for o in options if isinstance(o, str)])
+            if isinstance(value, str)
+            else ""
+        )
+        raise ValueError(f"unknown {name} {value!r}.{hint} Expected one of {shown}")
+
+
+def _unknown_arguments(cls: type, names: list[str]) -> TypeError:
+    known = cls._get_param_names()
+    parts = [f"{n!r}{did_you_mean(n, known)}" for n in names]
+    return TypeError(
+        f"{cls.__name__} got unknown argument(s) {'; '.join(parts)} "
+        f"(its arguments: {', '.join(known)})"
+    )
+
+
+def _auto_epochs(n_train: int, batch_size: int) -> int:
+    """Epochs for ``STEP_BUDGET`` optimizer steps, at least 20 and at most 300.
+
+    A budget in steps rather than epochs: 50 sequences get as many updates as 5,000 do.
+    """
+    steps_per_epoch = max(1, -(-n_train // batch_size))
+    return int(min(300, max(20, round(STEP_BUDGET / steps_per_epoch))))
+
+
+class _Estimator(BaseEstimator):
+    """Shared machinery; subclasses convert inputs and build the model.
+
+    scikit-learn's protocol: every constructor argument is stored unchanged under its name
+    (``get_params``, ``set_params`` and ``clone`` come from :class:`sklearn.base.BaseEstimator`),
+    fitted state ends in ``_``, ``fit`` returns ``self``. PyOD's names: ``decision_function``,
+    and after ``fit`` ``decision_scores_``, ``threshold_``, ``labels_``.
+    """
 
     input_kind: ClassVar[str]
 
-    def __init__(self, *, seed: int = 0, threshold_quantile: float = 0.99, **params: Any) -> None:
-        if not 0 < threshold_quantile < 1:
-            raise ValueError(f"threshold_quantile must lie in (0, 1), got {threshold_quantile}")
-        self.seed = seed
-        self.threshold_quantile = threshold_quantile
-        self.params = params  # the model's keyword arguments, saved with it
-        self.model_: Autoencoder | None = None
-        self.history_: pd.DataFrame | None = None
-        self.threshold_: float | None = None
-        self.mean_: Tensor | None = None  # normaliser, broadcast over the feature axis
-        self.std_: Tensor | None = None
+    def _store(self, values: dict[str, Any], unknown: dict[str, Any]) -> None:
+        """Keep each constructor argument under its own name; refuse unknown ones by name."""
+        if unknown:
+            raise _unknown_arguments(type(self), sorted(unknown))
+        for name in self._get_param_names():
+            setattr(self, name, values[name])
+        self._validate()
+
+    def set_params(self, **params: Any) -> _Estimator:
+        super().set_params(**params)
+        self._validate()
+        return self
+
+    def _validate(self) -> None:
+        """Checks that need no data, run at construction and by ``set_params``."""
+        if not 0 < self.threshold_quantile < 1:
+            raise ValueError(
+                f"threshold_quantile must lie in (0, 1), got {self.threshold_quantile}"
+            )
+        if not 0 <= self.validation_split < 1:
+            raise ValueError(f"validation_split must lie in [0, 1), got {self.validation_split}")
+        _choice("schedule", self.schedule, training.SCHEDULES)
 
     # -- subclass hooks -------------------------------------------------------------------
-    def _build_model(self) -> Autoencoder:
+    def _model_args(self, data: TensorData) -> dict[str, Any]:
+        """The model's keyword arguments, resolved for the training data."""
         raise NotImplementedError
 
-    def _to_data(self, X: Any) -> tuple[TensorData, dict]:
+    def _make_model(self, args: dict[str, Any]) -> Autoencoder:
+        raise NotImplementedError
+
+    def _start(self, model: Autoencoder, data: TensorData) -> None:
+        """Initialisation that needs the (normalised) data given to fit; none by default."""
+
+    def _to_data(self, X: Any, doing: str = "fitting") -> tuple[TensorData, dict]:
         """Validate and convert ``X``; returns the data in raw units and how to give it back."""
         raise NotImplementedError
 
@@ -70,88 +152,108 @@ class _Estimator:
     def _fit_normaliser(self, data: TensorData) -> None:
         self.mean_, self.std_ = torch.zeros(()), torch.ones(())
 
-    # -- the public API -------------------------------------------------------------------
-    def fit(
-        self,
-        X: Any,
-        epochs: int = 30,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        validation_split: float = 0.1,
-        patience: int | None = None,
-        grad_clip: float | None = 1.0,
-        weight_decay: float = 0.0,
-        device: str = "auto",
-        verbose: bool = True,
-        validation_data: Any = None,
-    ) -> _Estimator:
-        """Fit the normaliser and the model; set ``history_`` and ``threshold_``. Returns self.
+    def _build_model(self) -> Autoencoder:
+        """The model for this estimator's arguments as they stand (no data: nothing resolved)."""
+        return self._make_model(self._model_args(None))
 
-        ``validation_split`` of the samples (seeded) are held out for early stopping
-        (``patience`` epochs) and for the anomaly threshold, the ``threshold_quantile`` of
-        their scores (of the training scores when nothing is held out). ``validation_data``
-        (same form as ``X``) is held out instead, and all of ``X`` is trained on (Keras'
-        ``validation_data``).
+    # -- the public API -------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, validation_data: Any = None, **overrides: Any):
+        """Fit the normaliser and the model; set ``history_``, ``threshold_`` and the PyOD
+        attributes. Returns self.
+
+        ``y`` is ignored (scikit-learn passes it). ``overrides``: any of the training arguments
+        of the constructor (``epochs``, ``batch_size``, ``lr``, ``schedule``,
+        ``validation_split``, ``patience``, ``grad_clip``, ``weight_decay``, ``device``,
+        ``verbose``) for this fit only. ``validation_split`` of the samples (seeded) are held
+        out: the weights with the lowest loss on them are kept, ``patience`` stops early on
+        it, and the anomaly threshold is the ``threshold_quantile`` of their scores (of the
+        training scores when nothing is held out). ``validation_data`` (same form as ``X``)
+        is held out instead, and all of ``X`` is trained on (Keras' ``validation_data``).
         """
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must lie in [0, 1), got {validation_split}")
-        cfg = TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            grad_clip=grad_clip,
-            patience=patience,
-            device=device,
-            seed=self.seed,
-            verbose=verbose,
-        )
-        dev = training.resolve_device(device)
+        unknown = sorted(set(overrides) - set(TRAIN_ARGS))
+        if unknown:
+            parts = [f"{n!r}{did_you_mean(n, TRAIN_ARGS)}" for n in unknown]
+            raise TypeError(
+                f"fit() got unknown argument(s) {'; '.join(parts)} "
+                f"(it takes X, y, validation_data and {', '.join(TRAIN_ARGS)})"
+            )
+        a = {name: overrides.get(name, getattr(self, name)) for name in TRAIN_ARGS}
+        if not 0 <= a["validation_split"] < 1:
+            raise ValueError(f"validation_split must lie in [0, 1), got {a['validation_split']}")
+        dev = training.resolve_device(a["device"])
         raw, _ = self._to_data(X)
         rng = training.seed_everything(self.seed)
         if validation_data is not None:
             train_raw, val_raw = raw, self._to_data(validation_data)[0]
             n_val = len(val_raw)
         else:
-            n_val = round(validation_split * len(raw))
+            n_val = round(a["validation_split"] * len(raw))
             if n_val and len(raw) - n_val < 1:
-                raise ValueError(f"validation_split={validation_split} leaves no training samples")
+                raise ValueError(
+                    f"validation_split={a['validation_split']} leaves no training samples"
+                )
             perm = torch.from_numpy(rng.permutation(len(raw)))
             train_raw, val_raw = raw.subset(perm[n_val:]), raw.subset(perm[:n_val])
+        epochs = a["epochs"]
+        if epochs is None:
+            epochs = _auto_epochs(len(train_raw), a["batch_size"])
+        cfg = TrainConfig(
+            epochs=epochs,
+            batch_size=a["batch_size"],
+            lr=a["lr"],
+            schedule=a["schedule"],
+            weight_decay=a["weight_decay"],
+            grad_clip=a["grad_clip"],
+            patience=a["patience"],
+            device=a["device"],
+            seed=self.seed,
+            verbose=a["verbose"],
+        )
         self._fit_normaliser(train_raw)
-        self.model_ = self._build_model()
+        train = self._normalise(train_raw)
+        self.model_args_ = self._model_args(train)
+        self.model_ = self._make_model(self.model_args_)
+        # all of X (the held-out part too): a PCA start then equals PCA fitted on X
+        self._start(self.model_, self._normalise(raw) if validation_data is None else train)
         self.history_ = training.fit(
-            self.model_,
-            self._normalise(train_raw),
-            self._normalise(val_raw) if n_val else None,
-            cfg,
+            self.model_, train, self._normalise(val_raw) if n_val else None, cfg
         )
         held = val_raw if n_val else train_raw
-        scores = self._score_data(held, dev)
-        self.threshold_ = float(np.quantile(scores, self.threshold_quantile))
+        self.decision_scores_ = self._score_data(held, dev)
+        self.threshold_ = float(np.quantile(self.decision_scores_, self.threshold_quantile))
+        self.labels_ = self.decision_scores_ > self.threshold_
         return self
 
     def encode(self, X: Any, batch_size: int = 256) -> np.ndarray:
         """The latent code of each sample, ``(N, Z)`` (the mean for a variational model)."""
-        data, _ = self._checked(X)
+        data, _ = self._checked(X, "encoding")
         _, latents, _ = training.run(self.model_, self._normalise(data), batch_size)
         return torch.cat(latents).numpy()
 
     def reconstruct(self, X: Any, batch_size: int = 256) -> Any:
         """The reconstruction of ``X``, in ``X``'s form and units."""
-        data, form = self._checked(X)
+        data, form = self._checked(X, "reconstructing")
         recon = self._recon(data, batch_size)
         return self._from_tensor(recon, data.lengths, form)
 
-    def score(self, X: Any, batch_size: int = 256) -> np.ndarray:
-        """Reconstruction error per sample ``(N,)``: mean squared error in ``X``'s units."""
-        data, _ = self._checked(X)
+    def score(self, X: Any, y: Any = None, batch_size: int = 256) -> np.ndarray:
+        """Reconstruction error per sample ``(N,)``: mean squared error in ``X``'s units.
+
+        Unlike scikit-learn's ``score`` (one number, higher is better), this is one anomaly
+        score per sample, higher is worse. In ``GridSearchCV`` pass a scorer, for example
+        ``scoring=lambda est, X, y=None: -est.score(X).mean()``.
+        """
+        data, _ = self._checked(X, "scoring")
         return self._score_data(data, None, batch_size)
+
+    def decision_function(self, X: Any, batch_size: int = 256) -> np.ndarray:
+        """PyOD's name for :meth:`score`: the anomaly score of each sample ``(N,)``."""
+        return self.score(X, batch_size=batch_size)
 
     def predict(self, X: Any, batch_size: int = 256) -> np.ndarray:
         """Anomaly flags ``(N,)``: ``score(X) > threshold_``."""
         self._require_fitted()
-        return self.score(X, batch_size) > self.threshold_
+        return self.score(X, batch_size=batch_size) > self.threshold_
 
     def decode(self, Z: Any, **kwargs: Any) -> np.ndarray:
         """Outputs for latent codes ``Z`` ``(N, Z)``, in the data's units."""
@@ -174,8 +276,11 @@ class _Estimator:
         return self.decode(z, **kwargs)
 
     # -- saving ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write configuration, weights and normaliser to one safetensors file, atomically."""
+    def save(self, path: str | os.PathLike, extra: dict[str, str] | None = None) -> Path:
+        """Write configuration, weights and normaliser to one safetensors file, atomically.
+
+        ``extra``: more string metadata to store beside (a detector's own settings).
+        """
         from safetensors.torch import save_file
 
         self._require_fitted()
@@ -189,11 +294,11 @@ class _Estimator:
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
             "estimator": type(self).__name__,
-            "params": json.dumps(self.params),
-            "seed": str(self.seed),
-            "threshold_quantile": repr(self.threshold_quantile),
+            "params": json.dumps(self.get_params()),
+            "model_args": json.dumps(self.model_args_),
             "threshold": repr(self.threshold_),
             "history": self.history_.to_json(orient="split") if self.history_ is not None else "",
+            **(extra or {}),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -207,8 +312,11 @@ class _Estimator:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "cpu") -> _Estimator:
-        """Read a file written by :meth:`save` (no pickle: safetensors and JSON only)."""
+    def load(cls, path: str | os.PathLike, device: str = "cpu", with_meta: bool = False):
+        """Read a file written by :meth:`save` (no pickle: safetensors and JSON only).
+
+        ``with_meta``: return ``(estimator, metadata)``, the file's string metadata too.
+        """
         from safetensors import safe_open
 
         path = Path(path)
@@ -227,13 +335,19 @@ class _Estimator:
         est_cls = _ESTIMATORS.get(meta["estimator"])
         if est_cls is None or not issubclass(est_cls, cls):
             raise ValueError(f"{path} holds a {meta['estimator']}, not a {cls.__name__}")
-        est = est_cls(
-            seed=int(meta["seed"]),
-            threshold_quantile=float(meta["threshold_quantile"]),
-            **json.loads(meta["params"]),
-        )
+        params = json.loads(meta["params"])
+        if int(meta["format_version"]) == 1:  # model arguments only, seed and quantile apart
+            model_args = params
+            params = {k: v for k, v in params.items() if k in est_cls._get_param_names()}
+            params.update(
+                seed=int(meta["seed"]), threshold_quantile=float(meta["threshold_quantile"])
+            )
+        else:
+            model_args = json.loads(meta["model_args"])
+        est = est_cls(**params)
         est.mean_, est.std_ = tensors.pop("norm.mean"), tensors.pop("norm.std")
-        est.model_ = est._build_model()
+        est.model_args_ = model_args
+        est.model_ = est._make_model(model_args)
         state = {k.removeprefix("model."): v for k, v in tensors.items()}
         est.model_.load_state_dict(state)
         est.model_.to(training.resolve_device(device)).eval()
@@ -242,16 +356,16 @@ class _Estimator:
             from io import StringIO
 
             est.history_ = pd.read_json(StringIO(meta["history"]), orient="split")
-        return est
+        return (est, meta) if with_meta else est
 
     # -- internals ------------------------------------------------------------------------
     def _require_fitted(self) -> None:
-        if self.model_ is None:
+        if getattr(self, "model_", None) is None:
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
 
-    def _checked(self, X: Any) -> tuple[TensorData, dict]:
+    def _checked(self, X: Any, doing: str) -> tuple[TensorData, dict]:
         self._require_fitted()
-        return self._to_data(X)
+        return self._to_data(X, doing)
 
     def _normalise(self, data: TensorData) -> TensorData:
         return TensorData((data.x - self.mean_) / self.std_, data.lengths)
@@ -291,15 +405,53 @@ def _register(cls: type[_Estimator]) -> type[_Estimator]:
 class SequenceAutoencoder(_Estimator):
     """A recurrent sequence-to-sequence autoencoder for time series.
 
-    ``SequenceAutoencoder(cell="lstm", n_features=1, hidden_size=64, latent_size=16, seed=0)``;
-    further keyword arguments go to :class:`seqae.models.sequence.SequenceAE` (decoder input,
-    variants, layers). ``cell="convlstm"`` takes frames ``(N, T, C, Hs, Ws)`` and builds
-    :class:`seqae.models.video.VideoAE`.
+    ``SequenceAutoencoder(cell="lstm", n_features=F).fit(X)`` learns with its defaults: the
+    sequence reconstructed back to front (Srivastava et al. 2015), a linear path started at
+    PCA beside the recurrent one for fixed-length data (``linear``), a one-cycle learning
+    rate over a budget of optimizer steps (``epochs=None``), and the weights that did best on
+    the held-out split kept. ``benchmarks/README.md`` shows what each default changed.
 
     ``X``: ``(N, T, F)``, ``(N, T)`` (one feature), a tensor, a DataFrame (one sequence per
     row, one feature) or a list of ``(T_i, F)`` / ``(T_i,)`` sequences of different lengths,
     trained in zero-padded mini-batches with a masked loss. Each feature is standardised with
     the mean and standard deviation of the training data, saved with the model.
+    ``cell="convlstm"`` takes frames ``(N, T, C, Hs, Ws)`` (``n_features`` = C) and builds
+    :class:`seqae.models.video.VideoAE` from the ``hidden_channels`` ... ``output`` options.
+
+    Args:
+        cell: "rnn" (Elman), "jordan", "lstm", "gru", "bilstm" or "convlstm".
+        n_features: F, features per step (channels C for "convlstm").
+        hidden_size: H, units per recurrent layer.
+        latent_size: Z, the code size.
+        num_layers: stacked layers in the encoder and in the decoder.
+        decoder_cell: the decoder's cell; None: the encoder's.
+        decoder_input: "repeat", "unconditioned" or "teacher" (see :mod:`seqae.models.sequence`).
+        reverse: reconstruct back to front; outputs are always in input order.
+        linear: a linear path started at PCA of the training data and kept there, beside the
+            recurrent encoder and decoder, which learn what PCA misses (see
+            :class:`~seqae.models.sequence.SequenceAE`, ``linear_steps``). The model never
+            starts worse than PCA of its code size. "auto": on for sequences of one length and
+            the plain or denoising variants; True: required (an error where it cannot be).
+            Such a model takes sequences of the training length only.
+        variant: None, "denoising", "sparse" or "variational".
+        noise, noise_level: the denoising variant's corruption ("gaussian" or "masking").
+        sparsity: the sparse variant's L1 weight. beta: the variational variant's KL weight.
+        hidden_channels, kernel_size, frame_size, latent_channels, stride, output: the
+            ConvLSTM video model's options (None: its defaults); "convlstm" only.
+        epochs: None: enough epochs for about 400 optimizer steps (20 to 300 epochs).
+        batch_size, lr, grad_clip, weight_decay: Adam's mini-batch training.
+        schedule: "onecycle" (warm-up to ``lr``, cosine annealing) or "constant".
+        validation_split: share of the samples held out (seeded) to keep the best weights
+            and set the threshold.
+        patience: stop after this many epochs without a better held-out loss; None: never.
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+        verbose: a progress bar on a terminal.
+        seed: weights, split and shuffling.
+        threshold_quantile: ``threshold_`` is this quantile of the held-out scores.
+
+    Attributes (after ``fit``): ``model_``, ``model_args_`` (the model's resolved
+    arguments), ``history_``, ``mean_``, ``std_``, ``threshold_``, ``decision_scores_``,
+    ``labels_``.
     """
 
     input_kind = "sequence"
@@ -308,34 +460,122 @@ class SequenceAutoencoder(_Estimator):
         self,
         cell: str = "lstm",
         n_features: int = 1,
-        *,
+        hidden_size: int = 64,
+        latent_size: int = 16,
+        num_layers: int = 1,
+        decoder_cell: str | None = None,
+        decoder_input: str = "repeat",
+        reverse: bool = True,
+        linear: bool | str = "auto",
+        variant: str | None = None,
+        noise: str = "gaussian",
+        noise_level: float = 0.1,
+        sparsity: float = 1e-3,
+        beta: float = 1.0,
+        hidden_channels: int | None = None,
+        kernel_size: int | None = None,
+        frame_size: tuple[int, int] | None = None,
+        latent_channels: int | None = None,
+        stride: int | None = None,
+        output: str | None = None,
+        epochs: int | None = None,
+        batch_size: int = 64,
+        lr: float = 3e-3,
+        schedule: str = "onecycle",
+        validation_split: float = 0.1,
+        patience: int | None = None,
+        grad_clip: float | None = 1.0,
+        weight_decay: float = 0.0,
+        device: str = "auto",
+        verbose: bool = True,
         seed: int = 0,
         threshold_quantile: float = 0.99,
-        **params: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(
-            seed=seed,
-            threshold_quantile=threshold_quantile,
-            cell=cell,
-            n_features=n_features,
-            **params,
-        )
+        self._store(locals(), unknown)
+
+    _VIDEO_ARGS = (
+        "hidden_channels",
+        "kernel_size",
+        "frame_size",
+        "latent_channels",
+        "stride",
+        "output",
+    )
+    _SHARED_ARGS = ("num_layers", "reverse", "variant", "noise", "noise_level", "sparsity", "beta")
+
+    def _validate(self) -> None:
+        super()._validate()
+        from seqae.models.sequence import DECODER_INPUTS, SEQUENCE_CELLS, VARIANTS
+
+        _choice("cell", self.cell, (*SEQUENCE_CELLS, "convlstm"))
+        if self.decoder_cell is not None:
+            _choice("decoder_cell", self.decoder_cell, SEQUENCE_CELLS)
+        _choice("decoder_input", self.decoder_input, DECODER_INPUTS)
+        _choice("variant", self.variant, VARIANTS)
+        _choice("linear", self.linear, (True, False, "auto"))
+        if not self._video:
+            given = [n for n in self._VIDEO_ARGS if getattr(self, n) is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: options of cell='convlstm' only, got cell={self.cell!r}"
+                )
 
     @property
     def _video(self) -> bool:
-        return self.params["cell"] == "convlstm"
+        return self.cell == "convlstm"
 
-    def _build_model(self) -> Autoencoder:
+    @property
+    def params(self) -> dict[str, Any]:
+        """The model's resolved arguments after ``fit`` (before: as far as known without data)."""
+        return getattr(self, "model_args_", None) or self._model_args(None)
+
+    def _linear_steps(self, data: TensorData | None) -> int | None:
+        if self.linear is False or self._video:
+            return None
+        why = None
+        if self.variant in ("sparse", "variational"):
+            why = f"variant={self.variant!r} penalises the code"
+        elif data is None:
+            return None
+        elif data.lengths is not None and bool((data.lengths < data.x.shape[1]).any()):
+            why = "the sequences differ in length"
+        if why is None:
+            return int(data.x.shape[1])
+        if self.linear is True:
+            raise ValueError(f"linear=True needs fixed-length sequences: {why}; use linear='auto'")
+        return None
+
+    def _model_args(self, data: TensorData | None) -> dict[str, Any]:
+        shared = {n: getattr(self, n) for n in self._SHARED_ARGS}
+        if self._video:
+            video = {n: getattr(self, n) for n in self._VIDEO_ARGS if getattr(self, n) is not None}
+            return {"in_channels": self.n_features, **shared, **video}
+        return {
+            "cell": self.cell,
+            "n_features": self.n_features,
+            "hidden_size": self.hidden_size,
+            "latent_size": self.latent_size,
+            "decoder_cell": self.decoder_cell,
+            "decoder_input": self.decoder_input,
+            **shared,
+            "linear_steps": self._linear_steps(data),
+        }
+
+    def _make_model(self, args: dict[str, Any]) -> Autoencoder:
         if self._video:
             from seqae.models.video import VideoAE
 
-            p = {k: v for k, v in self.params.items() if k not in ("cell", "n_features")}
-            return VideoAE(in_channels=self.params["n_features"], **p)
+            return VideoAE(**args)
         from seqae.models.sequence import SequenceAE
 
-        return SequenceAE(**self.params)
+        return SequenceAE(**args)
 
-    def _to_data(self, X: Any) -> tuple[TensorData, dict]:
+    def _start(self, model: Autoencoder, data: TensorData) -> None:
+        if getattr(model, "linear_steps", None) is not None:
+            model.init_linear(data.x, freeze=True)
+
+    def _to_data(self, X: Any, doing: str = "fitting") -> tuple[TensorData, dict]:
         form: dict[str, Any] = {}
         if isinstance(X, pd.DataFrame):
             form.update(kind="frame", index=X.index, columns=X.columns)
@@ -345,7 +585,7 @@ class SequenceAutoencoder(_Estimator):
             form["dtype"] = X.dtype
             X = X.detach().cpu().numpy()
         if isinstance(X, (list, tuple)):
-            return self._ragged(list(X))
+            return self._ragged(list(X), doing)
         X = np.asarray(X)
         if X.dtype.kind not in "fiu":
             raise ValueError(f"X must hold numbers, got dtype {X.dtype}")
@@ -358,11 +598,10 @@ class SequenceAutoencoder(_Estimator):
             raise ValueError(f"X must be {want}, got shape {tuple(X.shape)}")
         form.setdefault("kind", "array")
         self._check_shape(X.shape[0], X.shape[1], X.shape[2:])
-        _check_finite(X)
-        # np.require: a read-only view (a DataFrame's values) is copied, as torch needs writable
-        return TensorData(torch.as_tensor(np.require(X, np.float32, "W"))), form
+        _check_finite(X, doing=doing)
+        return TensorData(_float32(X)), form
 
-    def _ragged(self, seqs: list) -> tuple[TensorData, dict]:
+    def _ragged(self, seqs: list, doing: str) -> tuple[TensorData, dict]:
         if self._video:
             raise ValueError("sequences of different lengths are not supported for convlstm")
         arrays, squeeze = [], False
@@ -374,8 +613,8 @@ class SequenceAutoencoder(_Estimator):
                 a, squeeze = a[:, None], True
             if a.ndim != 2:
                 raise ValueError(f"sequence {i} must be (T, F) or (T,), got shape {a.shape}")
-            _check_finite(a, f"sequence {i}")
-            arrays.append(a.astype(np.float32))
+            _check_finite(a, f"sequence {i}", doing)
+            arrays.append(_float32(a, f"sequence {i}").numpy())
         self._check_shape(
             len(arrays), min((a.shape[0] for a in arrays), default=0), {a.shape[1:] for a in arrays}
         )
@@ -395,10 +634,10 @@ class SequenceAutoencoder(_Estimator):
         if t_min < 2:
             raise ValueError(f"sequences need at least 2 steps, got one of length {t_min}")
         n_feat = feat[0]
-        if n_feat != self.params["n_features"]:
+        if n_feat != self.n_features:
             raise ValueError(
                 f"X has {n_feat} features (or channels) but this model has "
-                f"n_features={self.params['n_features']}"
+                f"n_features={self.n_features}"
             )
 
     def _fit_normaliser(self, data: TensorData) -> None:
@@ -432,40 +671,96 @@ class SequenceAutoencoder(_Estimator):
 class ImageAutoencoder(_Estimator):
     """An image autoencoder: ``ImageAutoencoder(kind="dense", latent_size=32, seed=0)``.
 
-    Kinds: see :func:`seqae.models.image.make_image_model`; ``latent_size=None`` takes the
-    kind's default (32; 20 for "vae"). ``X``: ``(N, 28, 28)``,
-    ``(N, 784)`` or ``(N, 1, 28, 28)`` floats in [0, 1]; uint8 images (0..255) are divided by
-    255. Outputs come back in the input's shape.
+    ``X``: ``(N, 28, 28)``, ``(N, 784)`` or ``(N, 1, 28, 28)`` floats in [0, 1]; uint8 images
+    (0..255) are divided by 255. Outputs come back in the input's shape.
+
+    Args:
+        kind: "dense" (the course's 784-32-784), "deep", "conv", "denoising", "sparse" or
+            "vae" (see :func:`seqae.models.image.make_image_model`).
+        latent_size: Z; None: the kind's (32; 20 for "vae").
+        image_size: Hs = Ws.
+        arch, hidden, channels, code_activation, sparsity, sparsity_target, beta, noise,
+            noise_level, recon_loss, init, in_channels: the fields of
+            :class:`seqae.models.image.ImageAEConfig`; None: the kind's preset.
+        epochs, batch_size, lr, schedule, validation_split, patience, grad_clip,
+            weight_decay, device, verbose, seed, threshold_quantile: as for
+            :class:`SequenceAutoencoder` (images: 30 epochs at a constant lr 1e-3, Keras').
     """
 
     input_kind = "image"
+    _CONFIG_ARGS = (
+        "in_channels",
+        "arch",
+        "hidden",
+        "channels",
+        "code_activation",
+        "sparsity",
+        "sparsity_target",
+        "beta",
+        "noise",
+        "noise_level",
+        "recon_loss",
+        "init",
+    )
 
     def __init__(
         self,
         kind: str = "dense",
         latent_size: int | None = None,
-        *,
         image_size: int = 28,
+        in_channels: int | None = None,
+        arch: str | None = None,
+        hidden: tuple[int, ...] | None = None,
+        channels: tuple[int, ...] | None = None,
+        code_activation: str | None = None,
+        sparsity: float | None = None,
+        sparsity_target: float | None = None,
+        beta: float | None = None,
+        noise: str | None = None,
+        noise_level: float | None = None,
+        recon_loss: str | None = None,
+        init: str | None = None,
+        epochs: int | None = 30,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        schedule: str = "constant",
+        validation_split: float = 0.1,
+        patience: int | None = None,
+        grad_clip: float | None = 1.0,
+        weight_decay: float = 0.0,
+        device: str = "auto",
+        verbose: bool = True,
         seed: int = 0,
         threshold_quantile: float = 0.99,
-        **params: Any,
+        **unknown: Any,
     ) -> None:
-        super().__init__(
-            seed=seed,
-            threshold_quantile=threshold_quantile,
-            kind=kind,
-            latent_size=latent_size,
-            image_size=image_size,
-            **params,
-        )
+        self._store(locals(), unknown)
 
-    def _build_model(self) -> Autoencoder:
+    def _validate(self) -> None:
+        super()._validate()
+        from seqae.models.image import KINDS
+
+        _choice("kind", self.kind, tuple(KINDS))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The model's arguments (the kind, its code size and the options set)."""
+        return self._model_args(None)
+
+    def _model_args(self, data: TensorData | None) -> dict[str, Any]:
+        args = {"kind": self.kind, "latent_size": self.latent_size, "image_size": self.image_size}
+        for name in self._CONFIG_ARGS:
+            if getattr(self, name) is not None:
+                args[name] = getattr(self, name)
+        return args
+
+    def _make_model(self, args: dict[str, Any]) -> Autoencoder:
         from seqae.models.image import make_image_model
 
-        return make_image_model(**self.params)
+        return make_image_model(**args)
 
-    def _to_data(self, X: Any) -> tuple[TensorData, dict]:
-        s = self.params["image_size"]
+    def _to_data(self, X: Any, doing: str = "fitting") -> tuple[TensorData, dict]:
+        s = self.image_size
         form: dict[str, Any] = {}
         if isinstance(X, torch.Tensor):
             form["tensor_dtype"] = X.dtype
@@ -483,7 +778,7 @@ class ImageAutoencoder(_Estimator):
                 f"images must be (N, {s}, {s}), (N, {s * s}) or (N, 1, {s}, {s}), "
                 f"got shape {tuple(form['shape'])}"
             )
-        _check_finite(X)
+        _check_finite(X, doing=doing)
         lo, hi = float(X.min()), float(X.max())
         if lo < 0 or hi > 1:
             raise ValueError(

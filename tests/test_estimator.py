@@ -56,10 +56,14 @@ def test_outputs_in_every_input_form(fitted, X):
     rdf = fitted.reconstruct(df)
     assert isinstance(rdf, pd.DataFrame) and list(rdf.index) == list(df.index)
     np.testing.assert_allclose(fitted.score(df), s, rtol=1e-6)
-    # a list of 1-D sequences of different lengths comes back as 1-D sequences
-    back = fitted.reconstruct([X[0, :10, 0], X[1, :, 0]])
+    # a list of 1-D sequences of different lengths comes back as 1-D sequences (a model
+    # without the linear path, which takes the training length only)
+    recurrent = small(linear=False).fit(X, **FAST)
+    back = recurrent.reconstruct([X[0, :10, 0], X[1, :, 0]])
     assert [b.shape for b in back] == [(10,), (16,)]
-    np.testing.assert_allclose(back[1], R[1, :, 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(back[1], recurrent.reconstruct(X)[1, :, 0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="exactly 16 steps"):
+        fitted.reconstruct([X[0, :10, 0], X[1, :, 0]])
 
 
 def test_scores_are_in_the_units_of_x(X):

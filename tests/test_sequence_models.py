@@ -244,6 +244,7 @@ LEARN = {c: (32, 1e-2) for c in SEQ} | {"jordan": (16, 3e-3)}
 
 
 @pytest.mark.parametrize("cell", SEQ)
+@pytest.mark.usefixtures("one_thread")  # one thread: the same numbers on any machine
 def test_every_cell_learns_the_synthetic_set_far_better_than_the_mean(cell):
     X = torch.from_numpy(sine_mixture(448, 24, noise=0.02, seed=0, components=1))  # (N, T, 1)
     torch.manual_seed(0)
@@ -257,6 +258,7 @@ def test_every_cell_learns_the_synthetic_set_far_better_than_the_mean(cell):
     assert err < 0.3 * baseline, (cell, err, baseline)
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_convlstm_learns_moving_digits_better_than_the_mean():
     frames = moving_digits(load_digits(size=8)[0], 96, frames=4, size=16, digits=1, seed=0)
     X = torch.from_numpy(frames)  # (N, T, 1, 16, 16) in [0, 1]
@@ -268,6 +270,48 @@ def test_convlstm_learns_moving_digits_better_than_the_mean():
         err = ((m(X[80:]).recon - X[80:]) ** 2).mean().item()
     baseline = ((X[80:] - X[80:].mean((1, 3, 4), keepdim=True)) ** 2).mean().item()
     assert err < 0.5 * baseline, (err, baseline)
+
+
+# -- the linear path -----------------------------------------------------------------------
+def test_linear_path_starts_as_pca_of_the_data():
+    from sklearn.decomposition import PCA
+
+    x = torch.from_numpy(sine_mixture(50, 12, n_features=2, seed=3))  # (N, T, F)
+    m = SequenceAE("gru", 2, 8, 5, linear_steps=12, reverse=True).eval()
+    m.init_linear(x)
+    flat = x.reshape(50, -1).numpy()
+    pca = PCA(5, svd_solver="full").fit(flat)
+    want = pca.inverse_transform(pca.transform(flat)).reshape(x.shape)
+    with torch.no_grad():
+        out = m(x)
+    np.testing.assert_allclose(out.recon.numpy(), want, atol=1e-4)
+    # the code spans PCA's scores (up to each component's sign)
+    np.testing.assert_allclose(
+        np.abs(out.latent.numpy()), np.abs(pca.transform(flat)), rtol=1e-3, atol=1e-4
+    )
+
+
+def test_linear_path_is_frozen_and_the_recurrent_branches_learn():
+    x = torch.from_numpy(sine_mixture(64, 10, seed=1))
+    m = SequenceAE("lstm", 1, 8, 3, linear_steps=10)
+    m.init_linear(x)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    cfg = training.TrainConfig(epochs=3, batch_size=16, lr=1e-2, verbose=False)
+    training.fit(m, training.TensorData(x), None, cfg)
+    after = m.state_dict()
+    for k in before:
+        changed = not torch.equal(before[k], after[k])
+        assert changed == (not k.startswith("linear_")), k
+
+
+def test_linear_path_takes_its_length_only():
+    m = SequenceAE("lstm", 1, 8, 3, linear_steps=10)
+    with pytest.raises(ValueError, match="exactly 10 steps; got 12"):
+        m(torch.zeros(2, 12, 1))
+    with pytest.raises(ValueError, match="exactly 10 steps"):
+        m.decode(torch.zeros(2, 3), length=11)
+    with pytest.raises(ValueError, match="linear_steps works with variant None or 'denoising'"):
+        SequenceAE("lstm", 1, 8, 3, linear_steps=10, variant="variational")
 
 
 # -- video ---------------------------------------------------------------------------------
