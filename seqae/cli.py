@@ -118,7 +118,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 @bench.command("run")
 @click.option("--suite", default="quick", show_default=True, metavar="NAME|PATH",
-              help="Built-in suite (smoke, quick, full, peers) or a suite .toml file.")  # fmt: skip
+              help="A built-in suite (listed above) or a suite .toml file.")  # fmt: skip
 @click.option("--device", "devices", default=None, metavar="LIST",
               help="Comma-separated devices, e.g. cpu,cuda (default: the suite's).")  # fmt: skip
 @click.option("--models", default=None, metavar="PATTERNS",
@@ -128,7 +128,8 @@ def _interrupt(signum: int, frame: object) -> None:
               help="The SQLite results file (created if missing).")  # fmt: skip
 @click.option("--resume", is_flag=True,
               help="Finish the latest unfinished run of the same command in --db.")  # fmt: skip
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True,
+              help="No progress: no bar on a terminal, no line per task in a log.")  # fmt: skip
 @click.pass_context
 def bench_run(
     ctx: click.Context,
@@ -144,7 +145,10 @@ def bench_run(
 
     Each finished task is committed to --db at once: after Ctrl-C, a kill (SIGTERM) or a
     crash, the same command with --resume runs only what is missing. A device this machine
-    lacks is skipped with a note (an error when it is the only one asked for).
+    lacks is skipped with a note (an error when it is the only one asked for). Progress: a bar
+    on a terminal; without one (a log, CI), one line per finished task on stderr.
+
+    Built-in suites: {suites}.
     """
     from seqae.bench import suites
     from seqae.bench.runner import execute, make_plan, start_or_resume
@@ -152,6 +156,8 @@ def bench_run(
 
     s = suites.load(suite)
     plan = make_plan(s, models, devices.split(",") if devices else None, repeats)
+    tty = sys.stderr.isatty()
+    on_task = None if quiet or tty else _task_line(len(plan.tasks))
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     with Store.open(db) as store:
@@ -159,7 +165,7 @@ def bench_run(
         # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
         on_term = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            summary = execute(plan, store, run_id, progress=not quiet and sys.stderr.isatty())
+            summary = execute(plan, store, run_id, progress=not quiet and tty, on_task=on_task)
         except KeyboardInterrupt:
             n = len(store.done_keys(run_id))
             click.echo(
@@ -185,6 +191,38 @@ def bench_run(
         ctx.exit(1)
 
 
+def _builtin_suites() -> str:
+    # read the folder itself: importing seqae.bench.suites would load torch for --help
+    from importlib import resources
+
+    folder = resources.files("seqae").joinpath("bench", "builtin_suites")
+    return ", ".join(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+bench_run.help = (bench_run.help or "").replace("{suites}", _builtin_suites())
+
+_KEY_METRICS = ("mse", "mse_start", "roc_auc", "epoch_seconds")  # the first measured is shown
+
+
+def _task_line(total: int):
+    """A callback printing one line per finished task: task, seconds, its key metric."""
+    count = {"n": 0}
+
+    def line(rec) -> None:
+        count["n"] += 1
+        k = rec.key
+        values = {m.name: m.value for m in rec.metrics if m.value is not None}
+        shown = next((f"{n} {values[n]:.4g}" for n in _KEY_METRICS if n in values), "")
+        what = f"failed: {rec.error}" if rec.status == "failed" else shown
+        click.echo(
+            f"[{count['n']}/{total}] {k.model} | {k.dataset} | {k.device} | repeat {k.repeat}: "
+            f"{rec.seconds:.1f} s, {what}",
+            err=True,
+        )
+
+    return line
+
+
 # columns of the results table, in order, when the metric was measured
 _TABLE_COLUMNS = {
     "params": ("params", "{:,.0f}"),
@@ -202,6 +240,14 @@ _TABLE_COLUMNS = {
 }
 
 
+def _mean_sd(values, spec: str) -> str:
+    """'mean ± sd' of a task's repeats in the column's format; the mean alone for one."""
+    mean = spec.format(float(values.mean()))
+    if len(values) < 2 or float(values.std(ddof=1)) == 0.0:
+        return mean
+    return f"{mean} ± {float(values.std(ddof=1)):.2g}"
+
+
 @bench.command("results")
 @click.option("--db", default=_DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
               help="The SQLite results file.")  # fmt: skip
@@ -209,10 +255,12 @@ _TABLE_COLUMNS = {
               help="Which run to show.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
               show_default=True,
-              help="table: medians over repeats; csv: every stored value, one a row.")  # fmt: skip
+              help="table: mean ± sd over repeats; csv: each stored value.")  # fmt: skip
 def bench_results(db: str, run: str, fmt: str) -> None:
     """Print the results stored in --db."""
-    from seqae.bench.store import load_results, load_runs, summarise
+    import pandas as pd
+
+    from seqae.bench.store import load_results, load_runs, wide_results
 
     runs = load_runs(db)
     if runs.empty:
@@ -234,18 +282,27 @@ def bench_results(db: str, run: str, fmt: str) -> None:
     if fmt == "csv":
         click.echo(results.to_csv(index=False), nl=False)
         return
-    table = summarise(results)
-    if table.empty:
+    wide = wide_results(results)
+    if wide.empty:
         click.echo("no results stored yet")
         return
-    table = table.copy()
-    if "flops_train_step" in table:
-        table["flops_train_step"] = table["flops_train_step"] / 1e9
-    keep = ["run_id", "model", "dataset", "device", "repeats"]
-    shown = table[keep].astype(str)
-    for col, (title, spec) in _TABLE_COLUMNS.items():
-        if col in table and table[col].notna().any():
-            shown[title] = [("-" if v != v else spec.format(v)) for v in table[col]]
+    if "flops_train_step" in wide:
+        wide["flops_train_step"] = wide["flops_train_step"] / 1e9
+    keep = ["run_id", "model", "dataset", "device"]
+    groups = wide.groupby([*keep, "config_hash"], sort=False, dropna=False)
+    rows = []
+    for key, g in groups:
+        row = dict(zip(keep, map(str, key[:4]), strict=True))
+        row["n"] = str(g["repeat"].nunique())
+        for col, (title, spec) in _TABLE_COLUMNS.items():
+            if col in g and g[col].notna().any():
+                row[title] = _mean_sd(g[col].dropna().to_numpy(), spec)
+        rows.append(row)
+    shown = pd.DataFrame(rows).fillna("-")
+    click.echo(
+        "mean ± sd over the n repeats of each task (the report's statistic); load: the "
+        "1-minute load average while it ran (above the CPU count, timings shared the cores)"
+    )
     click.echo(shown.to_string(index=False))
     for r in runs.itertuples():
         if run_id is None or r.run_id == run_id:
@@ -267,8 +324,10 @@ def bench_results(db: str, run: str, fmt: str) -> None:
 @click.option("--n-train", type=click.IntRange(min=1), default=None,
               help="Train on the first N training images only (a quick run).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", default="reports/handson", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for figures and metrics.")  # fmt: skip
+@click.option("--out", default="seqae-handson", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Folder for figures and metrics, created in the working directory; the "
+                   "committed report is regenerated with --out reports/handson.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def handson(
     data: str,
@@ -316,6 +375,66 @@ def handson(
                 f"train BCE {r.train_bce:.4f}, {r.epoch_seconds:.2f} s/epoch"
             )
         click.echo(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+@cli.command("detect")
+@click.argument("series_csv", metavar="SERIES.csv", type=click.Path(dir_okay=False))
+@click.option("--column", default=None, help="The value column (default: the only numeric one).")
+@click.option("--timestamp", default=None,
+              help="The time column (default: one named 'timestamp', if any).")  # fmt: skip
+@click.option("--train-until", default=None, metavar="N|TIMESTAMP",
+              help="Train on the first N rows, or up to a time (default: all).")  # fmt: skip
+@click.option("--cell", default="lstm", show_default=True)
+@click.option("--window", type=click.IntRange(min=2), default=None,
+              help="Steps per window (default: about one period of the series).")  # fmt: skip
+@click.option("--threshold", default="dynamic", show_default=True,
+              type=click.Choice(["dynamic", "sigma", "quantile", "pot"]))  # fmt: skip
+@click.option("--out", default="anomalies.csv", show_default=True,
+              type=click.Path(dir_okay=False), help="CSV of the found intervals.")  # fmt: skip
+@click.option("--plot", default=None, type=click.Path(dir_okay=False),
+              help="Also draw the series, its scores and the intervals (PNG).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+def detect(
+    series_csv: str,
+    column: str | None,
+    timestamp: str | None,
+    train_until: str | None,
+    cell: str,
+    window: int | None,
+    threshold: str,
+    out: str,
+    plot: str | None,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """Find anomalous intervals in one series of SERIES.csv (a header row, one step a row).
+
+    Fits a sequence autoencoder on windows of the training rows, scores every step and writes
+    the intervals (start, end as row positions, score; start_time, end_time with a time
+    column) to --out.
+    """
+    from seqae.detection import SeriesDetector
+    from seqae.detection.io import read_series
+
+    series = read_series(series_csv, column, timestamp)
+    until: object = None
+    if train_until is not None:
+        until = int(train_until) if train_until.strip().isdigit() else train_until
+    det = SeriesDetector(cell, window=window, threshold=threshold, seed=seed, verbose=not quiet)
+    det.fit(series, train_until=until)
+    found = det.detect(series)
+    found.to_csv(out, index=False)
+    if plot:
+        from seqae.detection.io import plot_detection
+
+        plot_detection(series, det.score_points(series), found, plot)
+    if not quiet:
+        click.echo(
+            f"{len(found)} anomalous interval(s) in {len(series):,} steps (window "
+            f"{det.window_}, trained on {det.n_train_:,}); wrote {out}"
+            + (f" and {plot}" if plot else "")
+        )
 
 
 @cli.group("data", cls=_Group)

@@ -31,7 +31,8 @@ def _run(*args: str):
 
 def _one_line_error(res, *words: str) -> None:
     assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    # the error is one line; the finished tasks' progress lines ("[n/N] ...") may come first
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("[")]
     assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
     assert "Traceback" not in res.output
     for w in words:
@@ -77,6 +78,25 @@ def test_smoke_suite_stores_every_registered_model(smoke_db):
     assert len(curves) == len(tasks)
 
 
+def test_a_run_without_a_terminal_prints_one_line_per_task(smoke_db, tmp_path):
+    _, quiet = smoke_db
+    assert "[1/" not in quiet.stderr  # --quiet: nothing per task
+    db = tmp_path / "log.db"
+    res = _run("bench", "run", "--suite", "smoke", "--models", "rnn,dense", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("[")]
+    n = len(st.load_tasks(db))
+    assert n >= 2 and len(lines) == n
+    assert lines[0].startswith(f"[1/{n}] ") and " s, " in lines[0]
+    assert any(" rnn | " in ln and " mse " in ln for ln in lines), lines
+
+
+def test_bench_run_help_lists_every_builtin_suite():
+    res = _run("bench", "run", "--help")
+    for name in suites.builtin_names():
+        assert name in res.output.split("Built-in suites:")[1], name
+
+
 def test_results_table_and_csv(smoke_db):
     db, _ = smoke_db
     res = _run("bench", "results", "--db", str(db))
@@ -89,6 +109,22 @@ def test_results_table_and_csv(smoke_db):
     assert lines[0] == "run_id,model,dataset,device,config_hash,repeat,metric,value,unit,extra"
     assert len(lines) - 1 == len(st.load_results(db))
     _one_line_error(_run("bench", "results", "--db", str(db), "--run", "7"), "no run 7")
+
+
+def test_results_show_mean_and_sd_over_repeats_as_the_report_does(tmp_path):
+    db = tmp_path / "r.db"
+    with st.Store.open(db) as s:
+        run = s.start_run("smoke", {"repeats": 3}, "x = 1", {"seed": 0}, n_tasks=3)
+        for r, v in enumerate([3.0, 1.0, 10.0]):
+            key = st.TaskKey("m", "data", "cpu", "abc123", r)
+            rec = st.TaskRecord(key, {"size": "tiny"}, "done", st.now(), 0.5)
+            rec.metrics = [st.Metric("mse", v, ""), st.Metric("loadavg_1m", 1.5, "")]
+            s.add_task(run, rec)
+    res = _run("bench", "results", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    head, table = res.stdout.splitlines()[0], res.stdout.splitlines()[1:3]
+    assert "mean ± sd over the n repeats" in head and "load:" in head
+    assert "4.667 ± 4.7" in table[1] and " 3 " in table[1]  # mean, sd (ddof 1), n
 
 
 def test_list_models_shows_parameter_counts():

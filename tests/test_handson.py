@@ -114,7 +114,17 @@ def test_handson_without_mnist_says_to_use_digits(tmp_path, monkeypatch):
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "--data digits" in lines[0]
+    assert "seqae data fetch mnist" in lines[0] and "root=" not in lines[0]  # no Python argument
     assert not (tmp_path / "o").exists()
+
+
+def test_handson_writes_into_a_new_folder_of_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["handson", "--data", "digits", "--epochs", "1", "--n-train", "64", "--quiet"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "seqae-handson" / "metrics.json").is_file()
+    assert not (tmp_path / "reports").exists()  # never the committed reports/handson
 
 
 def _idx(dims: tuple[int, ...], payload: bytes) -> bytes:

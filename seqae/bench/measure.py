@@ -69,7 +69,14 @@ from seqae import losses
 from seqae.bench.datasets import BenchData
 from seqae.bench.store import Metric, seqae_version
 from seqae.models.base import Autoencoder
-from seqae.training import TensorData, batch_loss, evaluate_loss, keep_freed_memory
+from seqae.training import (
+    SCHEDULES,
+    TensorData,
+    batch_loss,
+    evaluate_loss,
+    keep_freed_memory,
+    one_cycle,
+)
 
 
 @dataclass
@@ -79,6 +86,7 @@ class MeasureConfig:
     epochs: int = 2
     batch_size: int = 32
     lr: float = 1e-3
+    schedule: str = "constant"  # as TrainConfig: "constant" or "onecycle" (peak lr)
     grad_clip: float = 1.0  # as TrainConfig: max global gradient norm; 0 = no clipping
     warmup_steps: int = 2  # untimed training steps first (kernels, allocator, caches)
     latency_batches: int = 5  # timed eval forwards for infer_ms_per_batch
@@ -95,6 +103,10 @@ class MeasureConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
+            )
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -393,13 +405,15 @@ def _quality(
 
 
 # -- one task ------------------------------------------------------------------------------
-def _train_step(model, opt, x, mask, grad_clip) -> Tensor:
+def _train_step(model, opt, x, mask, grad_clip, sched=None) -> Tensor:
     loss, _ = batch_loss(model, x, mask)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
+    if sched is not None:
+        sched.step()
     return loss.detach()
 
 
@@ -456,6 +470,9 @@ def _measure(
         model.load_state_dict(snapshot)
         del warm_opt, snapshot
 
+    sched = None
+    if cfg.schedule == "onecycle":
+        sched = one_cycle(opt, cfg.lr, cfg.epochs * -(-len(train) // cfg.batch_size))
     clock = _Clock(device)
     curve: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "seconds": []}
     for epoch in range(1, cfg.epochs + 1):
@@ -463,7 +480,7 @@ def _measure(
         total = torch.zeros((), device=device)
         clock.start()
         for x, mask in train.batches(cfg.batch_size, device, shuffle=True, generator=gen):
-            total += _train_step(model, opt, x, mask, cfg.grad_clip) * x.shape[0]
+            total += _train_step(model, opt, x, mask, cfg.grad_clip, sched) * x.shape[0]
         seconds = clock.stop()
         train_loss = float(total) / len(train)
         if not math.isfinite(train_loss):

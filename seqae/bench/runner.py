@@ -277,6 +277,7 @@ def start_or_resume(store: Store, plan: Plan, resume: bool) -> int:
             )
         return run_id
     env = environment(plan.devices, suite.seed)
+    env["skipped_models"] = [n for n in plan.notes if n.startswith("skipping model")]
     return store.start_run(suite.name, plan.options, suite.text, env, len(plan.tasks))
 
 

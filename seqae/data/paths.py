@@ -64,5 +64,5 @@ def find_root(sub: str, fetch_name: str) -> Path:
         return roots[0]
     raise SeqaeError(
         f"no {sub}/ folder in the shared data or the cache ({cache_dir()}); "
-        f"run `seqae data fetch {fetch_name}` or pass root="
+        f"run `seqae data fetch {fetch_name}`, or set SEQAE_DATA to a folder that holds {sub}/"
     )

@@ -158,9 +158,12 @@ def fig_quality_vs_params(data: ReportData) -> Plot | str:
         ax.step(front["params"], front["mse"], where="post", color="k", lw=1, alpha=0.6)
         ax.scatter(front["params"], front["mse"], s=140, facecolors="none", edgecolors="k",
                    label="Pareto front")  # fmt: skip
-        for row in g.itertuples(index=False):
-            ax.annotate(row.model, (row.params, row.mse), xytext=(4, 3),
-                        textcoords="offset points", fontsize=7)  # fmt: skip
+        # names on the ringed (Pareto) points only, stacked so that none overlaps; the
+        # colours of the others are named in the throughput figure's legend
+        for i, row in enumerate(front.sort_values("params").itertuples(index=False)):
+            ax.annotate(row.model, (row.params, row.mse), xytext=(6, 6 + 9 * (i % 3)),
+                        textcoords="offset points", fontsize=7,
+                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"})  # fmt: skip
         _log_x(ax)
         ax.set(title=ds, xlabel="parameters (log)", ylabel=_metric_label(QUALITY_METRIC))
         ax.legend(fontsize=7)
@@ -343,6 +346,11 @@ def _round_robin(items: list, cap: int) -> list:
     return sorted(picked[:cap], key=lambda e: list(by).index(e.dataset))
 
 
+def _count(n: int, noun: str) -> str:
+    words = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
+    return f"{words[n] if n <= 10 else n} {noun}{'' if n == 1 else 's'}"
+
+
 def fig_reconstructions(data: ReportData, kind: str) -> Plot | str:
     ex = [e for e in data.examples if e.kind == kind]
     plain = [e for e in ex if sweep_length(e.dataset) is None]
@@ -353,7 +361,8 @@ def fig_reconstructions(data: ReportData, kind: str) -> Plot | str:
     note = f" (first {len(shown)} of {len(ex)} shown)" if len(ex) > len(shown) else ""
     if kind == "image":
         fig = _image_rows(shown, frames=False)
-        cap = "Ten test digits (top row of each pair) above their reconstructions."
+        n = min(10, max(len(e.inputs) for e in shown))
+        cap = f"{_count(n, 'test digit')} (top row of each pair) above their reconstructions."
     elif kind == "video":
         fig = _image_rows(shown, frames=True)
         cap = "The frames of one test clip (top) beside the reconstructed frames (bottom)."
@@ -391,6 +400,14 @@ def fig_anomaly_scores(data: ReportData) -> Plot | str:
     )
 
 
+def _skipped_peers(data: ReportData) -> list[str]:
+    """The runs' notes on peer models the suite asked for but could not run."""
+    if "skipped_models" not in data.runs:
+        return []
+    notes = [n for ns in data.runs["skipped_models"].dropna() for n in ns]
+    return sorted({n for n in notes if "keras" in n or "sequitur" in n})
+
+
 def fig_peers(data: ReportData) -> Plot | str:
     r = data.results[data.results["metric"].isin([QUALITY_METRIC, "train_samples_per_s"])]
     lib = r["model"].map(lambda m: library_of(m)[0])
@@ -399,7 +416,10 @@ def fig_peers(data: ReportData) -> Plot | str:
     peer_keys = set(zip(r.loc[lib != "seqae", "architecture"], r.loc[lib != "seqae", "dataset"],
                         strict=True))  # fmt: skip
     if not peer_keys:
-        return "no peer results (keras / sequitur were not installed when the suite ran)"
+        skipped = _skipped_peers(data)
+        if skipped:  # the suite asked for peers that could not run
+            return f"no peer results: {'; '.join(skipped)}"
+        return ""  # the suite asked for no peer: nothing to say
     keyed = r[[(a, d) in peer_keys for a, d in zip(r["architecture"], r["dataset"], strict=True)]]
     keyed = keyed.assign(case=keyed["architecture"] + " · " + keyed["dataset"])
     metrics = [m for m in (QUALITY_METRIC, "train_samples_per_s") if m in set(keyed["metric"])]
@@ -444,14 +464,17 @@ FIGURE_TITLES = (
 
 
 def make_figures(data: ReportData) -> tuple[list[Plot], list[tuple[str, str]]]:
-    """Every figure the data allows, and (title, why not) for those it does not."""
+    """Every figure the data allows, and (title, why not) for those it does not.
+
+    A figure that returns an empty reason was not asked for (no peer in the suite): unlisted.
+    """
     plots, skipped = [], []
     with _theme():
         for make, title in zip(FIGURES, FIGURE_TITLES, strict=True):
             out = make(data)
             if isinstance(out, Plot):
                 plots.append(out)
-            else:
+            elif out:
                 skipped.append((title, out))
     return plots, skipped
 
