@@ -270,8 +270,20 @@ def test_bad_configuration_is_a_value_error(factory, match):
 # ---- precision, autocast, threads, devices -------------------------------------------
 
 
+def _torch_lstm_runs_bfloat16_on_this_cpu() -> bool:
+    """torch's own nn.LSTM under bf16 autocast: oneDNN has no such kernel without AVX-512."""
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.nn.LSTM(2, 2, batch_first=True)(torch.zeros(1, 2, 2))
+    except RuntimeError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_autocast_bfloat16_on_cpu(name):
+    if name in ("lstm", "bilstm") and not _torch_lstm_runs_bfloat16_on_this_cpu():
+        pytest.skip("torch's nn.LSTM itself has no bf16 CPU kernel here (oneDNN needs AVX-512)")
     m, x = make(name)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out, _ = m(x)

@@ -67,7 +67,7 @@ def test_windows_errors():
     with pytest.raises(ValueError, match="stride"):
         windows(x, 4, stride=0)
     x[[7, 11, 12]] = np.nan
-    with pytest.raises(ValueError, match="3 steps with NaN, first at 7"):
+    with pytest.raises(ValueError, match="3 steps with NaN or inf, first at 7"):
         windows(x, 4)
     idx = pd.date_range("2022-01-01", periods=20, freq="D")
     with pytest.raises(ValueError, match="first at 2022-01-08"):

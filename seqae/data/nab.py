@@ -79,7 +79,11 @@ def load_nab(series: str | Path, root: str | Path | None = None) -> pd.DataFrame
     ``nab_windows(series)``. ``root`` defaults to ``nab/`` in the shared data folder or cache.
     """
     path, nab_root, _ = _resolve(series, root)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        why = str(exc).strip().splitlines()[0]
+        raise ValueError(f"{path}: not a NAB series CSV ({why})") from None
     if list(df.columns) != ["timestamp", "value"]:
         raise ValueError(f"{path}: expected header 'timestamp,value', got {','.join(df.columns)}")
     ts = pd.to_datetime(df["timestamp"], format="%Y-%m-%d %H:%M:%S", errors="coerce")

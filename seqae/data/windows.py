@@ -97,11 +97,11 @@ def windows(data: np.ndarray | pd.Series | pd.DataFrame, length: int, stride: in
         raise ValueError(f"window length {length} is longer than the series ({T} steps)")
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    bad = np.isnan(values).any(axis=1)
+    bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         first = index[int(np.argmax(bad))]
         raise ValueError(
-            f"series has {int(bad.sum())} steps with NaN, first at {first}; "
+            f"series has {int(bad.sum())} steps with NaN or inf, first at {first}; "
             "fill or drop them before windowing"
         )
     starts = np.arange(0, T - length + 1, stride, dtype=np.int64)

@@ -1,0 +1,164 @@
+"""Bad input, searched for (hypothesis): every input round-trips or raises ValueError.
+
+A fitted estimator given any array, list, DataFrame or tensor either gives the
+reconstruction back in the input's form and shape, or raises ``ValueError`` with a message;
+never another exception type, never a silent broadcast.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import seqae
+from seqae.data import sine_mixture, windows
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+T, F = 8, 2
+
+
+@pytest.fixture(scope="module", params=["auto", False], ids=["linear", "recurrent"])
+def fitted(request):
+    X = sine_mixture(40, T, n_features=F, seed=0)
+    ae = seqae.SequenceAutoencoder(
+        "gru", F, hidden_size=4, latent_size=2, linear=request.param, epochs=1, verbose=False
+    )
+    return ae.fit(X)
+
+
+def _check(ae, X, form) -> None:
+    try:
+        out = ae.reconstruct(X)
+    except ValueError as exc:
+        assert str(exc), "a ValueError needs a message"
+        return
+    if form == "list":
+        assert isinstance(out, list) and len(out) == len(X)
+        for o, x in zip(out, X, strict=True):
+            assert np.shape(o) == np.shape(x)
+        return
+    assert type(out) is type(X) and tuple(out.shape) == tuple(np.shape(X))
+    assert np.isfinite(np.asarray(out)).all()
+
+
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-(2**40), 2**40).map(float),
+)
+dtypes = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.uint8, np.bool_,
+                          np.complex64])  # fmt: skip
+
+
+@SETTINGS
+@given(
+    arr=hnp.arrays(
+        dtypes,
+        hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=9),
+        elements=None,
+    )
+)
+def test_any_array(fitted, arr):
+    _check(fitted, arr, "array")
+
+
+@SETTINGS
+@given(arr=hnp.arrays(np.float64, st.tuples(st.integers(0, 5), st.just(T), st.just(F)),
+                      elements=numbers))  # fmt: skip
+def test_values_of_any_size(fitted, arr):
+    _check(fitted, arr, "array")  # NaN, inf and values beyond float32 are refused
+
+
+@SETTINGS
+@given(arr=hnp.arrays(np.float32, st.tuples(st.integers(0, 4), st.just(T), st.just(F)),
+                      elements=st.floats(-10, 10, width=32)))  # fmt: skip
+def test_tensors(fitted, arr):
+    _check(fitted, torch.from_numpy(arr), "tensor")
+
+
+@SETTINGS
+@given(
+    lengths=st.lists(st.integers(0, 12), min_size=0, max_size=4),
+    feats=st.lists(st.integers(1, 3), min_size=1, max_size=4),
+    flat=st.booleans(),
+)
+def test_ragged_lists(fitted, lengths, feats, flat):
+    rng = np.random.default_rng(0)
+    seqs = [
+        rng.standard_normal(n) if flat else rng.standard_normal((n, feats[i % len(feats)]))
+        for i, n in enumerate(lengths)
+    ]
+    _check(fitted, seqs, "list")
+
+
+@SETTINGS
+@given(rows=st.integers(0, 4), cols=st.integers(0, 12), text=st.booleans())
+def test_dataframes(fitted, rows, cols, text):
+    df = pd.DataFrame(np.random.default_rng(1).standard_normal((rows, cols)))
+    if text and cols:
+        df[0] = "x"
+    _check(fitted, df, "frame")
+
+
+@SETTINGS
+@given(
+    n=st.integers(-2, 60),
+    length=st.integers(-1, 12),
+    stride=st.integers(-1, 5),
+    nan=st.booleans(),
+)
+def test_windows(n, length, stride, nan):
+    data = np.arange(max(n, 0), dtype=float)
+    if nan and n > 0:
+        data[n // 2] = np.nan
+    try:
+        w = windows(data, length, stride)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    assert w.X.shape[1] == length and np.isfinite(w.X).all()
+
+
+# -- loaders: a malformed file is a ValueError naming it -----------------------------------
+lines = st.lists(st.text(alphabet="0123456789.,-e \tnaN", max_size=30), min_size=0, max_size=6).map(
+    "\n".join
+)
+
+
+@SETTINGS
+@given(text=lines, suffix=st.sampled_from([".tsv", ".txt", ".ts"]))
+def test_malformed_ucr_files(tmp_path_factory, text, suffix):
+    from seqae.data import read_ucr
+
+    path = tmp_path_factory.mktemp("ucr") / f"X_TRAIN{suffix}"
+    path.write_text(text)
+    try:
+        X, _ = read_ucr(path)
+    except ValueError as exc:
+        assert str(path) in str(exc) or path.name in str(exc), str(exc)
+        return
+    assert len(X) > 0
+
+
+@SETTINGS
+@given(body=lines)
+def test_malformed_nab_files(tmp_path_factory, body):
+    from seqae.data import load_nab
+
+    root = tmp_path_factory.mktemp("nab")
+    (root / "data" / "x").mkdir(parents=True)
+    (root / "labels").mkdir()
+    (root / "labels" / "combined_windows.json").write_text('{"x/s.csv": []}')
+    path = root / "data" / "x" / "s.csv"
+    path.write_text("timestamp,value\n" + body)
+    try:
+        df = load_nab(path, root=root)
+    except ValueError as exc:
+        assert str(path) in str(exc), str(exc)
+        return
+    assert np.isfinite(df["value"]).all()
