@@ -5,6 +5,13 @@ videos (N, T, C, Hs, Ws). Loaders look in the shared data folder (``$SEQAE_DATA`
 download cache (``$SEQAE_CACHE``); ``fetch`` fills the cache for users with internet.
 """
 
+from seqae.data.anomaly import (
+    NasaChannel,
+    UCRAnomaly,
+    load_nasa,
+    load_ucr_anomaly,
+    nasa_channels,
+)
 from seqae.data.digits import load_digits
 from seqae.data.download import DATASETS, dataset_location, fetch
 from seqae.data.idx import load_mnist, read_idx
@@ -29,6 +36,8 @@ __all__ = [
     "DATASETS",
     "SWEEP_LENGTHS",
     "LabelledSequences",
+    "NasaChannel",
+    "UCRAnomaly",
     "Windows",
     "anomaly_series",
     "cache_dir",
@@ -39,10 +48,13 @@ __all__ = [
     "load_digits",
     "load_mnist",
     "load_nab",
+    "load_nasa",
     "load_ucr",
+    "load_ucr_anomaly",
     "moving_digits",
     "nab_series",
     "nab_windows",
+    "nasa_channels",
     "read_idx",
     "read_ucr",
     "remember_start",

@@ -1,0 +1,325 @@
+"""``SeriesDetector``: anomalous intervals in one long series, with a sequence autoencoder.
+
+The steps, each a plain function or a small piece here, in the order of Orion's pipelines:
+windows of the training part -> :class:`~seqae.estimators.SequenceAutoencoder` -> per-step
+reconstruction errors (the mean over every window covering a step) -> a centred rolling mean
+-> a threshold (:mod:`seqae.detection.thresholds`) -> events, padded and merged -> pruning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from seqae.detection import thresholds as th
+from seqae.metrics import events_from_flags
+
+THRESHOLDS = ("dynamic", "sigma", "quantile", "pot")
+WINDOW_RANGE = (16, 200)  # a window chosen from the data lies here
+DEFAULT_WINDOW = 100  # when the series shows no period: Orion's window
+
+
+def choose_window(values: np.ndarray) -> int:
+    """A window of about one period: the first autocorrelation peak of feature 0 in range.
+
+    The autocorrelation of the (de-meaned) first feature, up to lag 400; its highest peak
+    above 0.2 with a lag in ``WINDOW_RANGE`` is the period; no such peak gives 100 steps.
+    """
+    x = np.asarray(values, dtype=float)[:, 0]
+    x = x - x.mean()
+    n = x.size
+    if n < 2 * WINDOW_RANGE[0] or not x.any():
+        return min(DEFAULT_WINDOW, max(2, n // 2))
+    spec = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[: min(n // 2, 400) + 1]
+    ac = ac / ac[0]
+    lo, hi = WINDOW_RANGE
+    peaks = [k for k in range(max(lo, 1), min(hi, ac.size - 2) + 1)
+             if ac[k] > ac[k - 1] and ac[k] >= ac[k + 1] and ac[k] > 0.2]  # fmt: skip
+    if not peaks:
+        return min(DEFAULT_WINDOW, max(2, n // 2))
+    return int(max(peaks, key=lambda k: ac[k]))
+
+
+def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
+    """``(T, F)`` float64 values and the index (timestamps when the input has them)."""
+    from seqae.data.windows import _as_matrix
+
+    if isinstance(series, pd.DataFrame):
+        times = [c for c in series.columns if pd.api.types.is_datetime64_any_dtype(series[c])]
+        if times:
+            series = series.set_index(times[0])
+    values, index, _ = _as_matrix(series)
+    if len(values) == 0:
+        raise ValueError("the series is empty: got 0 steps")
+    if not np.isfinite(values).all():
+        bad = ~np.isfinite(values).all(axis=1)
+        raise ValueError(
+            f"the series has {int(bad.sum())} steps with NaN or inf, first at "
+            f"{index[int(np.argmax(bad))]}; fill or drop them first"
+        )
+    return values, index
+
+
+class SeriesDetector(BaseEstimator):
+    """Find anomalous intervals in a long series ``(T,)`` / ``(T, F)``, Series or DataFrame.
+
+    Args:
+        cell: the autoencoder's cell (see :class:`~seqae.estimators.SequenceAutoencoder`).
+        window: steps per window; None: about one period of the training part
+            (:func:`choose_window`).
+        stride: steps between training windows; None: window // 10 (at least 1). Scoring
+            always uses every window (stride 1).
+        threshold: "dynamic" (Hundman et al. 2018), "sigma" (mean + ``k`` sd in sliding
+            windows), "quantile" (``q`` of the training scores) or "pot" (Siffer et al. 2017,
+            exceeded with probability ``risk`` under the training scores' tail).
+        k, q, risk: the thresholds' parameters.
+        smooth: width of the centred rolling mean on the step errors; None: 1% of the series.
+        pad: steps added on each side of a found event before merging; None: window // 2.
+        prune: the pruning ratio of Hundman et al. (section 3.3) for "dynamic" and "sigma";
+            None: no pruning.
+        seed, verbose: passed to the autoencoder.
+        **autoencoder_params: any other :class:`SequenceAutoencoder` argument.
+
+    Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``n_train_``,
+    ``decision_scores_`` (the training part's step scores), ``threshold_`` (a level for
+    "quantile" and "pot", None for the windowed thresholds).
+    """
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        window: int | None = None,
+        stride: int | None = None,
+        threshold: str = "dynamic",
+        k: float = 4.0,
+        q: float = 0.99,
+        risk: float = 1e-3,
+        smooth: int | None = None,
+        pad: int | None = None,
+        prune: float | None = 0.13,
+        seed: int = 0,
+        verbose: bool = False,
+        **autoencoder_params: Any,
+    ) -> None:
+        from seqae.estimators import SequenceAutoencoder
+
+        self.cell, self.window, self.stride, self.threshold = cell, window, stride, threshold
+        self.k, self.q, self.risk = k, q, risk
+        self.smooth, self.pad, self.prune = smooth, pad, prune
+        self.seed, self.verbose = seed, verbose
+        self.autoencoder_params = autoencoder_params
+        SequenceAutoencoder(cell, **autoencoder_params)  # unknown or misspelt: refused now
+        self._validate()
+
+    def _validate(self) -> None:
+        from seqae.estimators import _choice
+
+        _choice("threshold", self.threshold, THRESHOLDS)
+        for name in ("window", "stride", "smooth", "pad"):
+            v = getattr(self, name)
+            if v is not None and int(v) < (2 if name == "window" else 0 if name == "pad" else 1):
+                raise ValueError(f"{name} must be a positive number of steps or None, got {v}")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {**super().get_params(deep), **self.autoencoder_params}
+
+    def set_params(self, **params: Any) -> SeriesDetector:
+        own = set(self._get_param_names())
+        for name, value in params.items():
+            if name in own:
+                setattr(self, name, value)
+            else:
+                self.autoencoder_params[name] = value
+        from seqae.estimators import SequenceAutoencoder
+
+        SequenceAutoencoder(self.cell, **self.autoencoder_params)
+        self._validate()
+        return self
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, series: Any, y: Any = None, train_until: Any = None) -> SeriesDetector:
+        """Fit on ``series[:train_until]`` (a position, or a timestamp: steps up to it).
+
+        ``train_until=None`` trains on the whole series (as Orion's benchmark does on NAB).
+        """
+        from seqae.data.windows import windows
+
+        values, index = _as_series(series)
+        n_train = self._n_train(train_until, index)
+        train = values[:n_train]
+        window = self.window or choose_window(train)
+        if window > n_train:
+            raise ValueError(
+                f"the training part has {n_train} steps, fewer than one window of {window}; "
+                "train on more of the series or pass a smaller window"
+            )
+        stride = self.stride or max(1, window // 10)
+        self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
+        self.window_, self.stride_, self.n_train_, self.n_features_ = (
+            window,
+            stride,
+            n_train,
+            (values.shape[1]),
+        )
+        self.decision_scores_ = self._scores(train)
+        self.threshold_ = None
+        if self.threshold == "quantile":
+            self.threshold_ = float(np.quantile(self.decision_scores_, self.q))
+        elif self.threshold == "pot":
+            self.threshold_ = th.pot_level(self.decision_scores_, self.risk)
+        return self
+
+    def _fit_autoencoder(self, X: np.ndarray) -> Any:
+        """The model of the windows ``(N, L, F)``: anything with ``reconstruct(X)``."""
+        from seqae.estimators import SequenceAutoencoder
+
+        ae = SequenceAutoencoder(
+            self.cell, X.shape[2], seed=self.seed, verbose=self.verbose, **self.autoencoder_params
+        )
+        return ae.fit(X)
+
+    @staticmethod
+    def _n_train(train_until: Any, index: pd.Index) -> int:
+        if train_until is None:
+            return len(index)
+        if isinstance(train_until, (int, np.integer)) and not isinstance(train_until, bool):
+            if not 0 < train_until <= len(index):
+                raise ValueError(f"train_until must lie in (0, {len(index)}], got {train_until}")
+            return int(train_until)
+        if not isinstance(index, pd.DatetimeIndex):
+            raise ValueError(
+                f"train_until={train_until!r} is not a position, and the series has no "
+                "timestamps to compare it with"
+            )
+        try:
+            ts = pd.Timestamp(train_until)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"train_until={train_until!r} is neither a position nor a time"
+            ) from None
+        n = int((index <= ts).sum())
+        if n == 0:
+            raise ValueError(f"train_until={ts} is before the series starts ({index[0]})")
+        return n
+
+    # -- scores and events ----------------------------------------------------------------
+    def _scores(self, values: np.ndarray) -> np.ndarray:
+        from seqae.data.windows import windows
+
+        w = windows(values, self.window_, 1)
+        recon = self.autoencoder_.reconstruct(w.X)  # (N, L, F)
+        err = np.abs(recon - w.X).mean(axis=2)  # (N, L)
+        per_step = w.to_series(err, reduce="mean").to_numpy()
+        width = self.smooth or max(1, round(0.01 * len(values)))
+        return pd.Series(per_step).rolling(width, center=True, min_periods=1).mean().to_numpy()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "autoencoder_"):
+            raise ValueError("this SeriesDetector is not fitted yet; call fit(series) first")
+
+    def score_points(self, series: Any) -> np.ndarray:
+        """One anomaly score per step ``(T,)``: smoothed mean absolute reconstruction error."""
+        self._check_fitted()
+        values, _ = _as_series(series)
+        if values.shape[1] != self.n_features_:
+            raise ValueError(
+                f"the series has {values.shape[1]} features; this detector was fitted on "
+                f"{self.n_features_}"
+            )
+        if len(values) < self.window_:
+            raise ValueError(
+                f"the series has {len(values)} steps, fewer than one window ({self.window_})"
+            )
+        return self._scores(values)
+
+    def decision_function(self, series: Any) -> np.ndarray:
+        """PyOD's name for :meth:`score_points`."""
+        return self.score_points(series)
+
+    def _flags(self, scores: np.ndarray) -> np.ndarray:
+        if self.threshold == "dynamic":
+            return th.dynamic(scores)
+        if self.threshold == "sigma":
+            return th.sliding_sigma(scores, self.k)
+        return scores > self.threshold_
+
+    def detect(self, series: Any) -> pd.DataFrame:
+        """The anomalous intervals: columns start, end (inclusive positions) and score (the
+        highest step score inside), plus start_time and end_time when ``series`` has times."""
+        self._check_fitted()
+        _, index = _as_series(series)
+        scores = self.score_points(series)
+        events = events_from_flags(self._flags(scores))
+        pad = self.window_ // 2 if self.pad is None else int(self.pad)
+        events = _merge([(max(a - pad, 0), min(b + pad, len(scores) - 1)) for a, b in events])
+        if self.prune is not None and self.threshold in ("dynamic", "sigma"):
+            events = th.prune(events, scores, self.prune)
+        df = pd.DataFrame(
+            {
+                "start": [a for a, _ in events],
+                "end": [b for _, b in events],
+                "score": [float(scores[a : b + 1].max()) for a, b in events],
+            },
+            columns=["start", "end", "score"],
+        ).astype({"start": "int64", "end": "int64", "score": "float64"})
+        if isinstance(index, pd.DatetimeIndex):
+            df["start_time"] = index[df["start"].to_numpy()]
+            df["end_time"] = index[df["end"].to_numpy()]
+        return df
+
+    def predict(self, series: Any) -> np.ndarray:
+        """Bool flags ``(T,)``: True inside every detected interval."""
+        from seqae.metrics import flags_from_events
+
+        found = self.detect(series)
+        return flags_from_events(
+            zip(found["start"], found["end"], strict=True), len(_as_series(series)[0])
+        )
+
+    # -- files ----------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """One safetensors file: the autoencoder and, as JSON metadata, this detector."""
+        self._check_fitted()
+        state = {
+            "params": {k: v for k, v in self.get_params().items()},
+            "window_": self.window_,
+            "stride_": self.stride_,
+            "n_train_": self.n_train_,
+            "n_features_": self.n_features_,
+            "threshold_": self.threshold_,
+        }
+        return self.autoencoder_.save(path, extra={"detector": json.dumps(state)})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SeriesDetector:
+        """Read a file written by :meth:`save` (safetensors and JSON; nothing unpickled)."""
+        from seqae.estimators import SequenceAutoencoder
+
+        ae, meta = SequenceAutoencoder.load(path, with_meta=True)
+        if "detector" not in meta:
+            raise ValueError(f"{path} holds a SequenceAutoencoder, not a SeriesDetector")
+        state = json.loads(meta["detector"])
+        det = cls(**state["params"])
+        det.autoencoder_ = ae
+        for name in ("window_", "stride_", "n_train_", "n_features_", "threshold_"):
+            setattr(det, name, state[name])
+        det.decision_scores_ = None
+        return det
+
+
+def _merge(events: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching inclusive intervals joined, in order."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(events):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
