@@ -89,14 +89,14 @@ def report(db: str, out: str, runs: tuple[str, ...], baseline: str | None, title
 @list_.command("models")
 def list_models() -> None:
     """Every benchmarkable model: input kind, parameters at default size, summary."""
-    from seqae.bench.peers import unavailable
-    from seqae.bench.runner import benchmark_models
+    from seqae.bench.peers import benchmark_models, unavailable
 
     reg = benchmark_models()
     width = max(len(e.name) for e in reg)
     for e in reg:
         try:
-            n = f"{e.obj(size='default').n_parameters():,}"
+            count = getattr(e.obj, "n_parameters", None)  # a peer that counts without building
+            n = f"{count() if count else e.obj(size='default').n_parameters():,}"
         except Exception as exc:  # a model that cannot be built is listed, not fatal
             n = f"? ({type(exc).__name__})"
         click.echo(f"{e.name:<{width}}  {e.obj.input_kind:<8}  {n:>10}  {e.summary}")

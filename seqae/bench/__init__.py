@@ -7,16 +7,10 @@ tasks (model x dataset x device x repeat) and runs those not yet stored,
 The report reads the results only through the ``load_*`` functions below.
 """
 
-from seqae.bench.store import (
-    Store,
-    export_csv,
-    load_artifacts,
-    load_results,
-    load_runs,
-    load_tasks,
-    summarise,
-    wide_results,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "Store",
@@ -28,3 +22,10 @@ __all__ = [
     "summarise",
     "wide_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The store (and pandas) load on first use: `seqae list models` needs neither.
+    if name in __all__:
+        return getattr(importlib.import_module("seqae.bench.store"), name)
+    raise AttributeError(f"module 'seqae.bench' has no attribute {name!r}")

@@ -91,6 +91,12 @@ class KerasDenseAE(Autoencoder):
     input_kind = "image"
     recon_loss = "bce"
 
+    @staticmethod
+    def count_parameters(shape: tuple[int, int, int] = (1, 28, 28), latent_size: int = 32) -> int:
+        """Dense(D -> Z) and Dense(Z -> D) with biases, counted without importing Keras."""
+        D = int(torch.tensor(shape).prod())
+        return D * latent_size + latent_size + latent_size * D + D
+
     def __init__(self, shape: tuple[int, int, int] = (1, 28, 28), latent_size: int = 32) -> None:
         super().__init__()
         keras = _keras()
@@ -179,6 +185,11 @@ if keras_status() is None:
         kw = {**_KERAS_SIZES[size], **overrides}
         return KerasDenseAE(tuple(shape) if shape else (1, 28, 28), **kw)
 
+    # `seqae list models` counts with this instead of importing Keras (3 s) to build it
+    keras_dense.n_parameters = lambda size="default": KerasDenseAE.count_parameters(
+        **_KERAS_SIZES[size]
+    )
+
 
 if sequitur_status() is None:
 
@@ -191,6 +202,16 @@ if sequitur_status() is None:
             raise ValueError(f"a sequence model takes samples of shape (T, F), got {tuple(shape)}")
         kw = {**_SEQUITUR_SIZES[size], **overrides}
         return SequiturLSTMAE(1 if shape is None else int(shape[1]), **kw)
+
+
+def benchmark_models() -> Registry:
+    """Every benchmarkable model: seqae's registered models, then the installed peers."""
+    import seqae.models
+
+    reg: Registry = Registry("model")
+    for entry in (*seqae.models.MODELS, *PEERS):
+        reg.register(entry.name, entry.summary)(entry.obj)
+    return reg
 
 
 def unavailable() -> dict[str, str]:

@@ -26,21 +26,11 @@ import torch
 from seqae._registry import Registry
 from seqae.bench import datasets as ds
 from seqae.bench.measure import MeasureConfig, environment, measure
+from seqae.bench.peers import benchmark_models
 from seqae.bench.store import Store, TaskKey, TaskRecord, now
 from seqae.bench.suites import DatasetEntry, Suite
 from seqae.errors import SeqaeError
 from seqae.training import keep_freed_memory
-
-
-def benchmark_models() -> Registry:
-    """Every benchmarkable model: seqae's registered models, then the installed peers."""
-    import seqae.models
-    from seqae.bench.peers import PEERS
-
-    reg: Registry = Registry("model")
-    for entry in (*seqae.models.MODELS, *PEERS):
-        reg.register(entry.name, entry.summary)(entry.obj)
-    return reg
 
 
 def resolve_devices(requested: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
