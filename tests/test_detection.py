@@ -78,6 +78,8 @@ def test_bad_input_is_a_clear_value_error(fitted, series):
         seqae.SeriesDetector(threshold="dynamc")
     with pytest.raises(TypeError, match="'hiden_size' Did you mean 'hidden_size'"):
         seqae.SeriesDetector(hiden_size=3)
+    with pytest.raises(ValueError, match="n_features is the series' feature count"):
+        seqae.SeriesDetector(n_features=2)
     with pytest.raises(ValueError, match="fewer than one window"):
         fitted.score_points(series[["value"]].iloc[:10])
     bad = series[["value"]].copy()

@@ -115,6 +115,8 @@ class SeriesDetector(BaseEstimator):
         self.smooth, self.pad, self.prune = smooth, pad, prune
         self.seed, self.verbose = seed, verbose
         self.autoencoder_params = autoencoder_params
+        if "n_features" in autoencoder_params:
+            raise ValueError("n_features is the series' feature count; do not pass it")
         SequenceAutoencoder(cell, **autoencoder_params)  # unknown or misspelt: refused now
         self._validate()
 
@@ -253,9 +255,14 @@ class SeriesDetector(BaseEstimator):
     def detect(self, series: Any) -> pd.DataFrame:
         """The anomalous intervals: columns start, end (inclusive positions) and score (the
         highest step score inside), plus start_time and end_time when ``series`` has times."""
-        self._check_fitted()
         _, index = _as_series(series)
-        scores = self.score_points(series)
+        return self.intervals(self.score_points(series), index)
+
+    def intervals(self, scores: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame:
+        """:meth:`detect` from step scores already computed (``score_points``): threshold,
+        pad and merge, prune. ``index``: the series' index, for the time columns."""
+        self._check_fitted()
+        scores = np.asarray(scores, dtype=float)
         events = events_from_flags(self._flags(scores))
         pad = self.window_ // 2 if self.pad is None else int(self.pad)
         events = _merge([(max(a - pad, 0), min(b + pad, len(scores) - 1)) for a, b in events])
