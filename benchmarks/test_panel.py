@@ -50,7 +50,7 @@ ABLATION = {
         "schedule": "constant",
         "patience": None,
     },
-    "+one-cycle lr 3e-3, step budget, patience 20": {"linear": False},
+    "+one-cycle lr 3e-3, step budget": {"linear": False},
     "+linear path at PCA (the defaults)": {},
 }
 

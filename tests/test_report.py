@@ -519,3 +519,45 @@ def test_a_cut_of_many_examples_keeps_every_dataset():
         ("nab-a", "rnn"), ("nab-a", "jordan"), ("nab-a", "lstm"),
         ("nab-b", "rnn"), ("nab-b", "jordan"),
     ]  # fmt: skip
+
+
+def _result_rows(points: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    rows = []
+    for model, (params, mse) in points.items():
+        for rep, k in enumerate((0.99, 1.0, 1.01)):
+            rows += [
+                {"run_id": "1", "model": model, "dataset": "d", "device": "cpu",
+                 "repeat": rep, "metric": "params", "value": params},
+                {"run_id": "1", "model": model, "dataset": "d", "device": "cpu",
+                 "repeat": rep, "metric": "mse", "value": mse * k},
+            ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_pareto_labels_name_the_front_only_and_do_not_overlap():
+    # four models close together on the front, two behind it
+    pts = {"a": (1000, 0.50), "b": (1100, 0.49), "c": (1200, 0.48), "d": (1300, 0.47),
+           "e": (1250, 0.60), "f": (1050, 0.70)}  # fmt: skip
+    plot = figures.fig_quality_vs_params(rdata.ReportData(_result_rows(pts)))
+    ax = plot.fig.axes[0]
+    plot.fig.canvas.draw()
+    texts = [t for t in ax.texts if t.get_text()]
+    assert sorted(t.get_text() for t in texts) == ["a", "b", "c", "d"]
+    boxes = [t.get_window_extent() for t in texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+
+
+def test_image_caption_counts_the_digits_shown():
+    ex = rdata.Example("dense", "digits", "image", np.zeros((8, 28, 28)), np.zeros((8, 28, 28)))
+    data = rdata.ReportData(_result_rows({"dense": (10, 0.1)}), examples=[ex])
+    plot = figures.fig_reconstructions(data, "image")
+    assert plot.caption.startswith("Eight test digits")
+
+
+def test_the_peer_figure_is_listed_only_when_peers_were_asked_for():
+    data = rdata.ReportData(_result_rows({"lstm": (10, 0.1)}))
+    assert figures.fig_peers(data) == ""  # not asked: nothing said
+    data.runs = pd.DataFrame({"skipped_models": [["skipping model keras-dense: not installed"]]})
+    assert "keras-dense" in figures.fig_peers(data)
