@@ -65,7 +65,7 @@ class TensorData:
                 if bool((lengths < t_max).any()):
                     mask = torch.arange(t_max)[None, :] < lengths[:, None]  # (B, T)
                     mask = mask.to(device, non_blocking=True)
-            if device.type == "cuda":
+            if torch.device(device).type == "cuda":
                 x = x.pin_memory()  # page-locked: the copy below overlaps the GPU's work
             yield x.to(device, non_blocking=True), mask
 
