@@ -66,7 +66,6 @@ def run_channel(chan: str, model: str) -> list[dict]:
     """One channel, one model, fitted once; a row per threshold on the same step scores."""
     from seqae.data import load_nasa
     from seqae.detection import THRESHOLDS, SeriesDetector
-    from seqae.detection import thresholds as th
     from seqae.metrics import flags_from_events, point_pr_auc, point_roc_auc, segment_counts
 
     ch = load_nasa(chan, root=NASA)
@@ -83,10 +82,7 @@ def run_channel(chan: str, model: str) -> list[dict]:
     rows = []
     for threshold in THRESHOLDS:
         det.threshold = threshold
-        det.threshold_ = {
-            "quantile": float(np.quantile(det.decision_scores_, det.q)),
-            "pot": th.pot_level(det.decision_scores_, det.risk),
-        }.get(threshold)
+        det.threshold_ = det.threshold_level()
         t0 = time.perf_counter()
         found = det.intervals(scores)
         detect_s = score_s + time.perf_counter() - t0

@@ -162,7 +162,6 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="epoch", disable=not (enabled and sys.stderr.isatty()))
 
 
-@torch.no_grad()
 def one_cycle(opt: torch.optim.Optimizer, lr: float, total_steps: int):
     """The "onecycle" schedule: warm-up over 30% of the steps to ``lr``, then cosine down."""
     return torch.optim.lr_scheduler.OneCycleLR(

@@ -58,13 +58,7 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     values, index, _ = _as_matrix(series)
     if len(values) == 0:
         raise ValueError("the series is empty: got 0 steps")
-    if not np.isfinite(values).all():
-        bad = ~np.isfinite(values).all(axis=1)
-        raise ValueError(
-            f"the series has {int(bad.sum())} steps with NaN or inf, first at "
-            f"{index[int(np.argmax(bad))]}; fill or drop them first"
-        )
-    return values, index
+    return values, index  # NaN and inf: refused by windows(), naming the first step
 
 
 class SeriesDetector(BaseEstimator):
@@ -108,21 +102,20 @@ class SeriesDetector(BaseEstimator):
         verbose: bool = False,
         **autoencoder_params: Any,
     ) -> None:
-        from seqae.estimators import SequenceAutoencoder
-
         self.cell, self.window, self.stride, self.threshold = cell, window, stride, threshold
         self.k, self.q, self.risk = k, q, risk
         self.smooth, self.pad, self.prune = smooth, pad, prune
         self.seed, self.verbose = seed, verbose
         self.autoencoder_params = autoencoder_params
-        if "n_features" in autoencoder_params:
-            raise ValueError("n_features is the series' feature count; do not pass it")
-        SequenceAutoencoder(cell, **autoencoder_params)  # unknown or misspelt: refused now
         self._validate()
 
     def _validate(self) -> None:
-        from seqae.estimators import _choice
+        """Checks that need no data, run at construction and by ``set_params``."""
+        from seqae.estimators import SequenceAutoencoder, _choice
 
+        if "n_features" in self.autoencoder_params:
+            raise ValueError("n_features is the series' feature count; do not pass it")
+        SequenceAutoencoder(self.cell, **self.autoencoder_params)  # unknown or misspelt names
         _choice("threshold", self.threshold, THRESHOLDS)
         for name in ("window", "stride", "smooth", "pad"):
             v = getattr(self, name)
@@ -139,9 +132,6 @@ class SeriesDetector(BaseEstimator):
                 setattr(self, name, value)
             else:
                 self.autoencoder_params[name] = value
-        from seqae.estimators import SequenceAutoencoder
-
-        SequenceAutoencoder(self.cell, **self.autoencoder_params)
         self._validate()
         return self
 
@@ -164,19 +154,20 @@ class SeriesDetector(BaseEstimator):
             )
         stride = self.stride or max(1, window // 10)
         self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
-        self.window_, self.stride_, self.n_train_, self.n_features_ = (
-            window,
-            stride,
-            n_train,
-            (values.shape[1]),
-        )
+        self.window_, self.stride_, self.n_train_ = window, stride, n_train
+        self.n_features_ = values.shape[1]
         self.decision_scores_ = self._scores(train)
-        self.threshold_ = None
-        if self.threshold == "quantile":
-            self.threshold_ = float(np.quantile(self.decision_scores_, self.q))
-        elif self.threshold == "pot":
-            self.threshold_ = th.pot_level(self.decision_scores_, self.risk)
+        self.threshold_ = self.threshold_level()
         return self
+
+    def threshold_level(self) -> float | None:
+        """The score level of "quantile" and "pot" from the training scores; None for the
+        windowed thresholds, which set theirs on the scores they flag."""
+        if self.threshold == "quantile":
+            return float(np.quantile(self.decision_scores_, self.q))
+        if self.threshold == "pot":
+            return th.pot_level(self.decision_scores_, self.risk)
+        return None
 
     def _fit_autoencoder(self, X: np.ndarray) -> Any:
         """The model of the windows ``(N, L, F)``: anything with ``reconstruct(X)``."""
@@ -295,7 +286,7 @@ class SeriesDetector(BaseEstimator):
         """One safetensors file: the autoencoder and, as JSON metadata, this detector."""
         self._check_fitted()
         state = {
-            "params": {k: v for k, v in self.get_params().items()},
+            "params": self.get_params(),
             "window_": self.window_,
             "stride_": self.stride_,
             "n_train_": self.n_train_,
