@@ -211,6 +211,19 @@ def make_plan(
     return Plan(suite, tasks, devs, repeats, models, notes)
 
 
+def load_data(task: Task) -> ds.BenchData | Exception:
+    """The dataset ``task`` runs on (shared by the tasks of one entry), or the error building
+    it raised: :func:`run_task` stores that as the task's failure."""
+    try:
+        data = ds.build(task.entry.name, task.entry.params, task.config["seed"])
+        data.name = task.entry.label
+        return data
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        return exc
+
+
 def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
     """Build the model and measure it; any error becomes a 'failed' record."""
     started, t0 = now(), time.perf_counter()
@@ -305,14 +318,7 @@ def execute(
                 bar.set_description(f"{task.model} | {task.entry.label} | {task.device}")
                 if task.entry.label != data_label:
                     data = None  # free the previous dataset first
-                    try:
-                        data = ds.build(task.entry.name, task.entry.params, task.config["seed"])
-                        data.name = task.entry.label
-                    except (KeyboardInterrupt, SystemExit):
-                        raise
-                    except Exception as exc:
-                        data = exc
-                    data_label = task.entry.label
+                    data, data_label = load_data(task), task.entry.label
                 rec = run_task(task, data)
                 store.add_task(run_id, rec)
                 if rec.status == "failed":
