@@ -7,6 +7,7 @@ yardstick for a 32-d code: the best any linear code of that size can do in squar
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,3 +97,27 @@ class PCABaseline:
     def evaluate(self, X: Any) -> ReconstructionScores:
         """BCE and MSE of the reconstructions of ``X`` (clipped to [0, 1])."""
         return scores(self.reconstruct(X), as_matrix(X))
+
+
+class PCAWindows:
+    """PCA of flattened windows ``(N, L, F)`` with ``latent_size`` components (capped at
+    ``min(N, L*F)``): the linear baseline of a sequence autoencoder with that code size, on
+    data of any range. ``reconstruct(X)`` returns ``(N, L, F)``, as the detector expects."""
+
+    def __init__(self, latent_size: int = 16, seed: int = 0) -> None:
+        self.latent_size, self.seed = latent_size, seed
+
+    def fit(self, X: np.ndarray) -> PCAWindows:
+        from sklearn.decomposition import PCA
+
+        flat = np.asarray(X, np.float64).reshape(len(X), -1)
+        k = min(self.latent_size, *flat.shape)
+        with warnings.catch_warnings():  # a constant stretch: explained variance 0/0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.pca_ = PCA(k, random_state=self.seed).fit(flat)
+        return self
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        flat = np.asarray(X, np.float64).reshape(len(X), -1)
+        out = self.pca_.inverse_transform(self.pca_.transform(flat))
+        return out.reshape(np.shape(X)).astype(np.float32)

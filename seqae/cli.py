@@ -201,7 +201,7 @@ def _builtin_suites() -> str:
 
 bench_run.help = (bench_run.help or "").replace("{suites}", _builtin_suites())
 
-_KEY_METRICS = ("mse", "mse_start", "roc_auc", "epoch_seconds")  # the first measured is shown
+_KEY_METRICS = ("mse", "mse_start", "f1", "roc_auc", "epoch_seconds")  # the first measured is shown
 
 
 def _task_line(total: int):
@@ -236,6 +236,11 @@ _TABLE_COLUMNS = {
     "psnr": ("psnr dB", "{:.2f}"),
     "roc_auc": ("roc auc", "{:.3f}"),
     "probe_accuracy": ("probe acc", "{:.3f}"),
+    "f1": ("f1", "{:.3f}"),  # detection suites: overlapping-segment counts per signal
+    "tp": ("tp", "{:.0f}"),
+    "fp": ("fp", "{:.0f}"),
+    "fn": ("fn", "{:.0f}"),
+    "fit_seconds": ("fit s", "{:.3g}"),
     "loadavg_1m": ("load", "{:.1f}"),  # above the CPU count: timings shared the cores
 }
 

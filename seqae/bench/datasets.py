@@ -15,8 +15,13 @@ and batch order alone.
 | nab | sequence | one NAB series cut into windows; trained on the first part | anomaly |
 | mnist | image | MNIST (IDX files) | class |
 | moving-mnist | video | two MNIST digits bouncing in 64x64 frames, 20 frames | - |
+| nasa | series | one SMAP/MSL channel's telemetry (column 0): train file, test file | events |
+| nab-series | series | one whole NAB series, trained and scored on all of it | events |
 
-A new dataset is one function with ``@register(name, kind)``.
+A new dataset is one function with ``@register(name, kind)``. A ``series`` dataset is one long
+signal ``train (T, F)``, ``test (T', F)`` with per-step ``test_anomaly``; its builder takes a
+``signal`` and lists the signals a suite's ``signals = ...`` names with
+``@signal_lister(name)``.
 """
 
 from __future__ import annotations
@@ -79,6 +84,27 @@ def register(name: str, kind: InputKind) -> Callable[[DatasetBuilder], DatasetBu
         return DATASETS.register(name)(fn)
 
     return deco
+
+
+SignalLister = Callable[[str | list[str]], list[str]]
+_SIGNALS: dict[str, SignalLister] = {}
+
+
+def signal_lister(name: str) -> Callable[[SignalLister], SignalLister]:
+    """Register how series dataset ``name`` turns a suite's ``signals`` into signal names."""
+
+    def deco(fn: SignalLister) -> SignalLister:
+        _SIGNALS[name] = fn
+        return fn
+
+    return deco
+
+
+def signals(name: str, spec: str | list[str]) -> list[str]:
+    """The signals ``spec`` names in series dataset ``name`` (unknown ones are an error)."""
+    if name not in _SIGNALS:
+        raise ValueError(f"dataset {name!r} is not a series dataset; it takes no signals")
+    return _SIGNALS[name](spec)
 
 
 def parameters(name: str) -> dict[str, Any]:
@@ -303,3 +329,75 @@ def moving_mnist(
     xtr, _ = _mnist("train")
     xte, _ = _mnist("test")
     return _moving("moving-mnist", xtr, xte, n, n_test, frames, size, digits, step, seed)
+
+
+# -- long series for anomaly detection (kind "series") -------------------------------------
+def _series_data(name: str, train: np.ndarray, test: np.ndarray, flags: np.ndarray) -> BenchData:
+    return BenchData(
+        name,
+        "series",
+        np.ascontiguousarray(train, np.float32),
+        np.ascontiguousarray(test, np.float32),
+        test_anomaly=np.asarray(flags, bool),
+    )
+
+
+@register("nasa", "series")
+def nasa(seed: int = 0, signal: str = "A-1") -> BenchData:
+    """One SMAP/MSL channel as Orion's benchmark takes it: column 0 (the telemetry), fit on the
+    train file, scored on the test file against telemanom's labelled spans."""
+    from seqae.data.anomaly import load_nasa
+    from seqae.metrics import flags_from_events
+
+    ch = load_nasa(signal)
+    flags = flags_from_events(ch.events, len(ch.test))
+    return _series_data(f"nasa/{signal}", ch.train[:, :1], ch.test[:, :1], flags)
+
+
+@signal_lister("nasa")
+def _nasa_signals(spec: str | list[str]) -> list[str]:
+    """ "MSL", "SMAP", "all" (both) or a list of channel names."""
+    from seqae.data.anomaly import load_nasa, nasa_channels
+
+    if spec in ("MSL", "SMAP"):
+        return nasa_channels(spec)
+    if spec == "all":
+        return nasa_channels("MSL") + nasa_channels("SMAP")
+    if isinstance(spec, str):
+        raise ValueError(f"nasa signals must be 'MSL', 'SMAP', 'all' or a list, got {spec!r}")
+    for chan in spec:
+        load_nasa(chan)  # an unknown channel names the closest one
+    return list(spec)
+
+
+@register("nab-series", "series")
+def nab_series(seed: int = 0, signal: str = "realKnownCause/nyc_taxi") -> BenchData:
+    """One whole NAB series (``value``), fit and scored on all of it (as Orion does for NAB),
+    against NAB's own ``combined_windows.json`` labels."""
+    from seqae.data.nab import load_nab
+
+    df = load_nab(signal)
+    values = df[["value"]].to_numpy(np.float32)
+    return _series_data(f"nab/{signal}", values, values, df["anomaly"].to_numpy(bool))
+
+
+@signal_lister("nab-series")
+def _nab_signals(spec: str | list[str]) -> list[str]:
+    """ "all" (NAB's 58 series), a category ("realKnownCause") or a list of series keys."""
+    from seqae.data.nab import nab_series as keys
+
+    every = keys()
+    if spec == "all":
+        return every
+    if isinstance(spec, str):
+        picked = [k for k in every if k.split("/")[0] == spec]
+        if not picked:
+            cats = sorted({k.split("/")[0] for k in every})
+            raise ValueError(f"nab-series signals {spec!r}: not 'all' or one of {', '.join(cats)}")
+        return picked
+    missing = [k for k in spec if k not in every]
+    if missing:
+        from seqae._registry import did_you_mean
+
+        raise ValueError(f"no NAB series {missing[0]!r}.{did_you_mean(missing[0], every)}")
+    return list(spec)

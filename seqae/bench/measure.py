@@ -190,7 +190,7 @@ class _PeakMemory:
         return out
 
 
-def _loadavg() -> float | None:
+def loadavg() -> float | None:
     try:
         return os.getloadavg()[0]
     except (AttributeError, OSError):  # not on every platform
@@ -441,7 +441,7 @@ def measure(
 def _measure(
     model: Autoencoder, data: BenchData, device: torch.device, cfg: MeasureConfig, seed: int
 ) -> Measured:
-    load_before = _loadavg()
+    load_before = loadavg()
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     train = TensorData(torch.from_numpy(data.train))
@@ -524,7 +524,7 @@ def _measure(
         Metric("final_val_loss", curve["val_loss"][-1], ""),
     ]
     quality = _quality(model, data, train, test, cfg, device, seed)
-    load_after = _loadavg()
+    load_after = loadavg()
     if load_after is not None:
         metrics.append(
             Metric(

@@ -14,6 +14,11 @@ comparison is of the implementations, on the same configuration.
   batch is a Python loop over its sequences (that is how sequitur trains), each cut to its own
   length when a mask is given.
 
+- ``PyODWindows``: PyOD's ``AutoEncoder`` (torch backend; its defaults: dense 64-32 encoder,
+  batch norm, dropout 0.2, 10 epochs, standardised inputs) on flattened detector windows,
+  for the detection suites (:mod:`seqae.bench.tsad`). Its reconstructions, not its distance
+  scores, feed the detector, so it is scored exactly as seqae's model is.
+
 Keras reads ``KERAS_BACKEND`` once, on first import: it is set to ``torch`` here unless the
 user set it; with another backend already chosen, the Keras peer is reported unavailable.
 """
@@ -26,6 +31,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -214,10 +220,48 @@ def benchmark_models() -> Registry:
     return reg
 
 
+def pyod_status() -> str | None:
+    if importlib.util.find_spec("pyod") is None:
+        return "pyod is not installed (pip install 'seqae[peers]')"
+    return None
+
+
+class PyODWindows:
+    """PyOD's ``AutoEncoder`` with its default settings on windows ``(N, L, F)`` flattened to
+    ``L*F`` features; ``reconstruct`` runs its network on the windows standardised as it
+    standardises them in ``fit`` and maps the output back (``(N, L, F)``)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, X: Any) -> PyODWindows:
+        from pyod.models.auto_encoder import AutoEncoder
+
+        flat = np.asarray(X, np.float32).reshape(len(X), -1)
+        self.model_ = AutoEncoder(random_state=self.seed, verbose=0).fit(flat)
+        return self
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        m = self.model_
+        flat = np.asarray(X, np.float32).reshape(len(X), -1)
+        mean = m.X_mean.astype(np.float32)
+        std = m.X_std.astype(np.float32) + np.float32(1e-8)  # as PyOD's TorchDataset does
+        m.model.eval()
+        with torch.no_grad():
+            z = torch.from_numpy((flat - mean) / std).to(m.device)
+            out = torch.cat([m.model(b) for b in z.split(4096)]).cpu().numpy()
+        return (out * std + mean).reshape(np.shape(X))
+
+
 def unavailable() -> dict[str, str]:
     """Peers that are not registered here, and why."""
     out = {}
-    for name, why in (("keras-dense", keras_status()), ("sequitur-lstm", sequitur_status())):
+    peers = (
+        ("keras-dense", keras_status()),
+        ("sequitur-lstm", sequitur_status()),
+        ("pyod-ae", pyod_status()),  # a detector of seqae.bench.tsad
+    )
+    for name, why in peers:
         if name not in PEERS and why:
             out[name] = why
     return out

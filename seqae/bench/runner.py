@@ -130,6 +130,16 @@ def _select(reg: Registry, patterns: tuple[str, ...] | list[str], notes: list[st
     return [n for n in chosen if not any(fnmatch.fnmatchcase(n, x) for x in excluded)]
 
 
+def _models(suite: Suite) -> Registry:
+    """The models a suite picks from: detectors for a detection suite, else every
+    benchmarkable model."""
+    if suite.detects:
+        from seqae.bench.tsad import detectors
+
+        return detectors()
+    return benchmark_models()
+
+
 def runs_on(model_kind: str, entry: DatasetEntry, model: str) -> bool:
     """Whether ``model`` runs on ``entry``: same input kind (and listed, when the entry lists
     models), or a sequence model the entry names on a video dataset (flattened frames)."""
@@ -166,7 +176,7 @@ def make_plan(
     """The tasks of ``suite``: dataset-major (each dataset is built once), then repeat, model,
     device: a run stopped part-way through a dataset has every model's first repeat before
     any model's second. ``models`` (comma-separated patterns) narrows the suite's models."""
-    reg = benchmark_models()
+    reg = _models(suite)
     devs, notes = resolve_devices(list(devices) if devices else list(suite.devices))
     repeats = suite.repeats if repeats is None else repeats
     if repeats < 1:
@@ -183,14 +193,21 @@ def make_plan(
     else:
         chosen = in_suite
     tasks: list[Task] = []
-    for entry in suite.datasets:
+    try:
+        entries = [e for entry in suite.datasets for e in entry.expand()]
+    except ValueError as exc:  # a series set lists its signals from the data's index
+        raise SeqaeError(f"suite {suite.name!r}: {exc}") from None
+    for entry in entries:
         config = {
             "size": suite.size,
             "seed": suite.seed,
-            "train": suite.measure_config(entry).as_dict(),
             "dataset": {"name": entry.name, "params": entry.params},
             "model_args": entry.model_args,
         }
+        if suite.detects:
+            config["task"] = "detect"
+        else:
+            config["train"] = suite.measure_config(entry).as_dict()
         h = config_hash(config)
         unknown = sorted(set(entry.model_args) - set(reg.names()))
         if unknown:
@@ -231,11 +248,19 @@ def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
     try:
         if isinstance(data, Exception):
             raise data
+        seed = task.config["seed"] + task.repeat
+        kwargs = task.entry.model_args.get(task.model, {})
+        if task.config.get("task") == "detect":
+            from seqae.bench import tsad
+
+            torch.manual_seed(seed)
+            rec.metrics, rec.artifacts = tsad.run(
+                tsad.detectors().get(task.model), data, seed, kwargs
+            )
+            return _finish(rec, t0)
         factory = benchmark_models().get(task.model)
         seen = as_model_input(data, factory.input_kind)
-        seed = task.config["seed"] + task.repeat
         torch.manual_seed(seed)  # the weights' initialisation
-        kwargs = task.entry.model_args.get(task.model, {})
         model = factory(shape=seen.sample_shape, size=task.config["size"], **kwargs)
         cfg = MeasureConfig(**task.config["train"])
         out = measure(model, seen, torch.device(task.device), cfg, seed=seed)
@@ -254,6 +279,10 @@ def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
         rec.status, rec.error = "failed", f"{type(exc).__name__}: {msg}"
         if task.device.startswith("cuda"):
             torch.cuda.empty_cache()
+    return _finish(rec, t0)
+
+
+def _finish(rec: TaskRecord, t0: float) -> TaskRecord:
     rec.seconds = time.perf_counter() - t0
     return rec
 

@@ -24,9 +24,16 @@ drift). ``--suite`` takes a built-in name or the path of any TOML file in this f
     train = { epochs = 3 }    # optional: overrides [train] for this dataset
     model_args = { lstm = { hidden_size = 8 } }  # optional: factory arguments, per model
 
-A model runs on the datasets of its input kind. A video dataset whose ``models`` names a
-sequence model explicitly also runs it, on the frames flattened to feature vectors
-``(T, C*Hs*Ws)``: a flat recurrent autoencoder beside the ConvLSTM on the same videos.
+    [[datasets]]              # a series dataset (anomaly detection): one task per signal
+    name = "nasa"
+    label = "MSL"
+    signals = "MSL"           # the dataset's signals: a set name or a list; label/<signal>
+
+A model runs on the datasets of its input kind; the detectors of :mod:`seqae.bench.tsad` run
+on series datasets (a suite holds either series datasets only, or none). A video dataset
+whose ``models`` names a sequence model explicitly also runs it, on the frames flattened to
+feature vectors ``(T, C*Hs*Ws)``: a flat recurrent autoencoder beside the ConvLSTM on the same
+videos.
 
 Every problem (bad TOML, unknown key, wrong type, unknown dataset or parameter) is one
 ``SeqaeError`` that names the file and the line.
@@ -34,6 +41,7 @@ Every problem (bad TOML, unknown key, wrong type, unknown dataset or parameter) 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import sys
@@ -52,7 +60,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("description", "models", "size", "repeats", "devices", "seed", "train", "datasets")
-ENTRY_KEYS = ("name", "label", "models", "train", "model_args")
+ENTRY_KEYS = ("name", "label", "models", "train", "model_args", "signals")
 SIZES = ("tiny", "default")
 
 
@@ -66,10 +74,27 @@ class DatasetEntry:
     models: tuple[str, ...] | None
     train: dict[str, Any]
     model_args: dict[str, Any]
+    signals: str | tuple[str, ...] | None = None  # series datasets: which signals
 
     @property
     def kind(self) -> str:
         return ds.dataset_kind(self.name)
+
+    def expand(self) -> list[DatasetEntry]:
+        """One entry per signal (label ``<label>/<signal>``) for a series dataset with
+        ``signals``; otherwise this entry. Lists the signals, so it may read the data's index."""
+        if self.signals is None:
+            return [self]
+        spec = self.signals if isinstance(self.signals, str) else list(self.signals)
+        return [
+            dataclasses.replace(
+                self,
+                label=f"{self.label}/{sig}",
+                params={**self.params, "signal": sig},
+                signals=None,
+            )
+            for sig in ds.signals(self.name, spec)
+        ]
 
 
 @dataclass
@@ -89,6 +114,11 @@ class Suite:
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+    @property
+    def detects(self) -> bool:
+        """A detection suite: its datasets are series, its models detectors."""
+        return self.datasets[0].kind == "series"
 
     def measure_config(self, entry: DatasetEntry) -> MeasureConfig:
         return MeasureConfig(**{**self.train, **entry.train})
@@ -251,7 +281,23 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                     after,
                 )
         models = patterns(entry, "models", after) if "models" in entry else None
-        suite.datasets.append(DatasetEntry(dname, label, params, models, train, model_args))
+        sigs = None
+        if "signals" in entry:
+            if ds.dataset_kind(dname) != "series":
+                raise fail(
+                    f"dataset {dname!r} is not a series dataset; drop signals", "signals", after
+                )
+            sigs = entry["signals"]
+            if isinstance(sigs, list) and sigs and all(isinstance(x, str) for x in sigs):
+                sigs = tuple(sigs)
+            elif not isinstance(sigs, str):
+                raise fail(
+                    f"signals must be a name or a list of names, got {sigs!r}", "signals", after
+                )
+        suite.datasets.append(DatasetEntry(dname, label, params, models, train, model_args, sigs))
+    kinds = {e.kind == "series" for e in suite.datasets}
+    if len(kinds) > 1:
+        raise fail("a suite holds series datasets only, or none; split it in two", "datasets")
     return suite
 
 

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
-InputKind = Literal["sequence", "image", "video"]
+InputKind = Literal["sequence", "image", "video", "series"]  # series: one long (T, F)
 
 
 class AEOutput(NamedTuple):

@@ -125,6 +125,7 @@ class ReportData:
     curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     examples: list[Example] = field(default_factory=list)
     scores: list[Scores] = field(default_factory=list)
+    detections: list = field(default_factory=list)  # report.detection.Detection per task
     source: str = ""  # where it came from, shown in the report header
     notes: list[str] = field(default_factory=list)  # e.g. superseded results, shown in header
 
@@ -249,6 +250,14 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
             thr = float(np.asarray(arr.get("threshold", np.nan)).reshape(-1)[0])
             scores[mk] = Scores(*mk, arr["scores"].astype(float), arr["labels"].astype(bool), thr)
 
+    from seqae.report.detection import Detection
+
+    detections = [
+        Detection(key["model"], key["dataset"], arr["scores"].astype(float),
+                  int(arr["steps"]), arr["events"], arr["found"])
+        for key, repeat, arr in arts("detection")
+        if repeat == 0
+    ]  # fmt: skip
     env = pd.json_normalize(run_df["environment"].tolist()).set_index(run_df.index)
     run_df = pd.concat([run_df.drop(columns=["environment", "options"]), env], axis=1)
     return ReportData(
@@ -257,6 +266,7 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         curves=curve_df,
         examples=list(examples.values()),
         scores=list(scores.values()),
+        detections=detections,
         source=str(db),
         notes=notes,
     )

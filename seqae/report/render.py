@@ -12,6 +12,7 @@ Layout of ``out``::
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as _dt
 import html
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from seqae.bench import tsad as _tsad
 from seqae.report import claims as _claims
+from seqae.report import detection as _detection
 from seqae.report import figures as _figures
 from seqae.report import tables as _tables
 from seqae.report.data import ReportData
@@ -29,6 +32,7 @@ SECTIONS = (
     ("figures", "Figures"),
     ("claims", "What the course claims, measured"),
     ("comparison", "Comparison with the baseline"),
+    ("detection", "Anomaly detection on long series"),
     ("environment", "Environment"),
 )
 
@@ -98,12 +102,16 @@ class _Doc:
     def __init__(self) -> None:
         self.h: list[str] = []
         self.m: list[str] = []
+        self.notes: list[str] = []  # paragraphs shown under the first section's title
 
     def section(self, key: str, title: str) -> None:
         if self.h:
             self.h.append("</section>")
         self.h.append(f'<section id="{key}"><h2>{html.escape(title)}</h2>')
         self.m.append(f'\n<a id="{key}"></a>\n\n## {title}\n')
+        for note in self.notes:
+            self.para(note)
+        self.notes = []
 
     def subtitle(self, text: str) -> None:
         self.h.append(f"<h3>{html.escape(text)}</h3>")
@@ -173,83 +181,31 @@ def write_report(
         files.figures += [fig_dir / f"{plot.key}.png", fig_dir / f"{plot.key}.svg"]
         doc.figure(plot, png)
 
-    results = data.results
+    detect_rows = _detection.is_detection(data.results)
+    detect, results = data.results[detect_rows], data.results[~detect_rows]
+    data = dataclasses.replace(data, results=results)  # the measurement sections' share
     doc = _Doc()
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    runs = ", ".join(sorted(results["run_id"].unique(), key=lambda r: (len(r), r)))
-    devices = ", ".join(sorted(results["device"].unique()))
+    every = pd.concat([detect, results])
+    runs = ", ".join(sorted(every["run_id"].unique(), key=lambda r: (len(r), r)))
+    devices = ", ".join(sorted(every["device"].unique()))
     meta = (
         f"Source: {data.source or 'in-memory results'} · runs {runs} · devices {devices} · "
-        f"{results['model'].nunique()} models · {results['dataset'].nunique()} datasets · "
+        f"{every['model'].nunique()} models · {every['dataset'].nunique()} datasets · "
         f"generated {stamp}"
     )
-    sections = [s for s in SECTIONS if baseline is not None or s[0] != "comparison"]
+    skip = {"comparison"} if baseline is None else set()
+    if detect.empty:
+        skip.add("detection")
+    if results.empty:  # a detection run alone
+        skip |= {"summary", "figures", "claims", "comparison"}
+    sections = [s for s in SECTIONS if s[0] not in skip]
+    doc.notes = [f"Note: {note}." for note in data.notes]  # at the top of the first section
 
-    doc.section("summary", "Summary")
-    for note in data.notes:
-        doc.para(f"Note: {note}.")
-    n = _tables.repeats(results)
-    doc.para(
-        "Per dataset and model: mean ± sample sd over "
-        + ({None: "n repeats (n=N)", 1: "1 repeat (so no sd)"}.get(n, f"{n} repeats"))
-        + ". Speed and memory per device; parameters and quality pooled over devices. "
-        "The CSV holds every number behind both tables (n, mean, sd, min, max)."
-    )
-    doc.subtitle("Size, speed and memory")
-    doc.table(_tables.summary(results, "cost"), "summary.csv")
-    doc.subtitle("Quality")
-    doc.table(_tables.summary(results, "quality"), "summary.csv")
-    csv(_tables.stats(results), "summary.csv")  # the numbers behind them, one row per metric
-
-    doc.section("figures", "Figures")
-    plots, skipped = _figures.make_figures(data)
-    for plot in plots:
-        fig(doc, plot)
-    if skipped:
-        doc.para("Not drawn, for lack of data:", "skipped")
-        doc.items([f"{t}: {why}" for t, why in skipped])
-
-    doc.section("claims", "What the course claims, measured")
-    doc.para(
-        "Each verdict is computed from the stored measurements: a comparison counts only when "
-        "its 95% interval over repeats lies on one side; otherwise the claim is inconclusive."
-    )
-    files.claims = _claims.evaluate(results)
-    for c in files.claims:
-        doc.claim(c)
-    claims_df = _claims.to_frame(files.claims)
-    doc.table(claims_df[["statement", "verdict"]], "claims.csv")
-    csv(claims_df, "claims.csv")
-
-    if baseline is not None:
-        doc.section("comparison", "Comparison with the baseline")
-        cmp = _tables.compare(results, baseline.results)
-        doc.para(
-            f"Current: {data.source or 'current results'}; baseline: {baseline_name} "
-            f"({baseline.source or 'baseline results'}). Ratios are current / baseline."
-        )
-        lines = _tables.change_lines(cmp, baseline_name)
-        if lines:
-            doc.items(lines)
-        else:
-            doc.para("No difference beyond the spread over repeats.")
-        for plot in _figures.comparison_figures(cmp):
-            fig(doc, plot)
-        differ = cmp[cmp["change"] != 0]
-        doc.para(
-            f"{len(differ)} of {len(cmp)} paired measurements differ beyond the noise; they "
-            "are listed here, every pair is in the CSV (change: +1 higher, -1 lower, 0 within "
-            "the noise)."
-        )
-        shown = differ.assign(
-            ratio=differ["ratio"].map("{:.3g}".format),
-            interval=[
-                f"[{a:.3g}, {b:.3g}]" for a, b in zip(differ["lo"], differ["hi"], strict=True)
-            ],
-            change=differ["change"].map({1: "higher", -1: "lower"}),
-        )[["model", "dataset", "device", "metric", "ratio", "interval", "change"]]
-        doc.table(shown, "comparison.csv")
-        csv(cmp, "comparison.csv")
+    if not results.empty:
+        _measurement_sections(doc, data, baseline, baseline_name, files, csv, fig)
+    if not detect.empty:
+        _detection_section(doc, detect, data.detections, csv, fig)
 
     doc.section("environment", "Environment")
     doc.para("Where each run's results came from.")
@@ -315,3 +271,101 @@ def report_from_db(
                     raise ValueError(f"{db} holds only run {spec}; nothing to compare it with")
     data = load(db, runs)
     return write_report(data, out, base_data, title=title, baseline_name=base_name)
+
+
+def _detection_section(doc: _Doc, detect: pd.DataFrame, detections: list, csv, fig) -> None:
+    doc.section("detection", "Anomaly detection on long series")
+    doc.para(
+        "Each detector fitted on a signal's training part and thresholded on its test part "
+        "(NASA: column 0, train file then test file; NAB: the whole series). Overlapping-segment "
+        "counts pooled over a set's signals: F1 = 2 Σtp / (2 Σtp + Σfp + Σfn), an event found "
+        "when any detection overlaps it (Orion's benchmark rule). Point ROC/PR AUC: the mean "
+        "over signals of the step scores' AUC."
+    )
+    table = _detection.pooled(detect)
+    doc.table(table.round(3), "detection.csv")
+    csv(table, "detection.csv")
+    ref = _detection.orion_reference()
+    doc.subtitle("Published reference: Orion 0.7.1")
+    doc.para(
+        f"As published ({_tsad.ORION_SOURCE}), pooled F1 on the same channels and rule; "
+        "not measured here, so not the same machine, seeds or run."
+    )
+    doc.table(ref, "orion_published.csv")
+    csv(ref, "orion_published.csv")
+    doc.subtitle("F1 under each threshold (one fit, the same scores)")
+    thr = _detection.per_threshold(detect)
+    doc.table(thr.round(3), "detection_thresholds.csv")
+    csv(thr, "detection_thresholds.csv")
+    plot = _detection.fig_detections(detections)
+    if isinstance(plot, str):
+        doc.para(f"Not drawn: {plot}", "skipped")
+    else:
+        fig(doc, plot)
+
+
+def _measurement_sections(doc: _Doc, data: ReportData, baseline, baseline_name, files, csv, fig):
+    results = data.results
+    doc.section("summary", "Summary")
+    n = _tables.repeats(results)
+    doc.para(
+        "Per dataset and model: mean ± sample sd over "
+        + ({None: "n repeats (n=N)", 1: "1 repeat (so no sd)"}.get(n, f"{n} repeats"))
+        + ". Speed and memory per device; parameters and quality pooled over devices. "
+        "The CSV holds every number behind both tables (n, mean, sd, min, max)."
+    )
+    doc.subtitle("Size, speed and memory")
+    doc.table(_tables.summary(results, "cost"), "summary.csv")
+    doc.subtitle("Quality")
+    doc.table(_tables.summary(results, "quality"), "summary.csv")
+    csv(_tables.stats(results), "summary.csv")  # the numbers behind them, one row per metric
+
+    doc.section("figures", "Figures")
+    plots, skipped = _figures.make_figures(data)
+    for plot in plots:
+        fig(doc, plot)
+    if skipped:
+        doc.para("Not drawn, for lack of data:", "skipped")
+        doc.items([f"{t}: {why}" for t, why in skipped])
+
+    doc.section("claims", "What the course claims, measured")
+    doc.para(
+        "Each verdict is computed from the stored measurements: a comparison counts only when "
+        "its 95% interval over repeats lies on one side; otherwise the claim is inconclusive."
+    )
+    files.claims = _claims.evaluate(results)
+    for c in files.claims:
+        doc.claim(c)
+    claims_df = _claims.to_frame(files.claims)
+    doc.table(claims_df[["statement", "verdict"]], "claims.csv")
+    csv(claims_df, "claims.csv")
+
+    if baseline is not None:
+        doc.section("comparison", "Comparison with the baseline")
+        cmp = _tables.compare(results, baseline.results)
+        doc.para(
+            f"Current: {data.source or 'current results'}; baseline: {baseline_name} "
+            f"({baseline.source or 'baseline results'}). Ratios are current / baseline."
+        )
+        lines = _tables.change_lines(cmp, baseline_name)
+        if lines:
+            doc.items(lines)
+        else:
+            doc.para("No difference beyond the spread over repeats.")
+        for plot in _figures.comparison_figures(cmp):
+            fig(doc, plot)
+        differ = cmp[cmp["change"] != 0]
+        doc.para(
+            f"{len(differ)} of {len(cmp)} paired measurements differ beyond the noise; they "
+            "are listed here, every pair is in the CSV (change: +1 higher, -1 lower, 0 within "
+            "the noise)."
+        )
+        shown = differ.assign(
+            ratio=differ["ratio"].map("{:.3g}".format),
+            interval=[
+                f"[{a:.3g}, {b:.3g}]" for a, b in zip(differ["lo"], differ["hi"], strict=True)
+            ],
+            change=differ["change"].map({1: "higher", -1: "lower"}),
+        )[["model", "dataset", "device", "metric", "ratio", "interval", "change"]]
+        doc.table(shown, "comparison.csv")
+        csv(cmp, "comparison.csv")
