@@ -166,8 +166,9 @@ def test_fetch_archive_checks_each_table(served, tmp_path, monkeypatch):
 
 
 def test_known_table_is_complete():
-    assert set(dl.DATASETS) == {"mnist", "fashion-mnist", "nab", "ecg5000"}
+    assert set(dl.DATASETS) == {"mnist", "fashion-mnist", "nab", "ecg5000", "nasa"}
     assert len(dl.DATASETS["nab"].files) == 60  # 58 series + 2 label files
+    assert len(dl.DATASETS["nasa"].files[1].extract) == 164  # 82 channels, train and test
     for ds in dl.DATASETS.values():
         for f in ds.files:
             assert f.url.startswith("http") and (f.sha256 or f.raw_sha256 or f.extract)
@@ -187,6 +188,63 @@ def test_pinned_checksums_match_the_shared_copies():
     for member, _, digest in dl.DATASETS["ecg5000"].files[0].extract:
         tsv = shared / "ucr" / "ECG5000" / member.replace(".txt", ".tsv")
         assert dl.table_sha256(tsv.read_text()) == digest
+    labels, arrays = dl.DATASETS["nasa"].files
+    nasa = shared / "nasa-smap-msl"
+    assert _sha((nasa / labels.path).read_bytes()) == labels.sha256
+    for member, _, digest in arrays.extract:
+        assert dl.array_sha256(gzip.decompress((nasa / f"{member}.gz").read_bytes())) == digest
+
+
+def _npy(arr) -> bytes:
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def test_fetch_npy_archive_checks_numbers_not_bytes(served, tmp_path, monkeypatch):
+    """telemanom's layout (data/train/X.npy, data/test/X.npy: the same file names in two
+    folders): each member found by its path, checked by its numbers; one bad member and
+    nothing lands."""
+    import numpy as np
+
+    from seqae.data import load_nasa
+
+    www, server = served
+    a = np.arange(12, dtype=np.float64).reshape(6, 2) / 7
+    b = a[:, ::-1].copy()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("data/train/X-1.npy", _npy(a.astype(np.float32).astype(np.float64)))
+        zf.writestr("data/test/X-1.npy", _npy(b))
+    (www / "data.zip").write_bytes(buf.getvalue())
+    labels = 'chan_id,spacecraft,anomaly_sequences,class,num_values\nX-1,MSL,"[[1, 2]]",[point],6\n'
+    (www / "labeled_anomalies.csv").write_text(labels)
+    f32 = a.astype(np.float32)
+    assert dl.array_sha256(_npy(f32)) == dl.array_sha256(_npy(f32.astype(np.float64)))
+    members = (
+        ("train/X-1.npy", "train/X-1.npy", dl.array_sha256(_npy(f32))),
+        ("test/X-1.npy", "test/X-1.npy", dl.array_sha256(_npy(b))),
+    )
+    files = (
+        dl.RemoteFile(server.base + "labeled_anomalies.csv", "labeled_anomalies.csv",
+                      _sha(labels.encode())),
+        dl.RemoteFile(server.base + "data.zip", "data.zip", None, extract=members, members="npy"),
+    )  # fmt: skip
+    monkeypatch.setitem(dl.DATASETS, "toy", dl.Dataset("toy", "nasa-smap-msl", "npy", files))
+    folder = fetch("toy", cache=tmp_path / "cache")
+    ch = load_nasa("X-1", root=folder)
+    np.testing.assert_array_equal(ch.train, f32)
+    np.testing.assert_array_equal(ch.test, b.astype(np.float32))
+    assert ch.events == [(1, 2)]
+    bad = (members[0], (members[1][0], "test/X-1.npy", dl.array_sha256(_npy(a))))
+    files = (files[0], dl.RemoteFile(server.base + "data.zip", "data.zip", None, extract=bad,
+                                     members="npy"))  # fmt: skip
+    monkeypatch.setitem(dl.DATASETS, "toy", dl.Dataset("toy", "nasa-bad", "npy", files))
+    with pytest.raises(ValueError, match=r"test/X-1\.npy .*numbers differ"):
+        fetch("toy", cache=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "nasa-bad" / "train").exists()
 
 
 def test_cli_data_list_and_fetch(served, tmp_path):

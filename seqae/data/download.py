@@ -9,6 +9,8 @@ Checksums: MNIST and Fashion-MNIST .gz are the canonical files' sha256 (as publi
 TensorFlow Datasets checksum lists); MNIST also accepts a re-gzipped mirror whose *decompressed*
 bytes match. NAB files are pinned to one NAB commit. ECG5000 comes as a zip whose bytes are not
 pinned; its two extracted tables are checked by the sha256 of their parsed numbers instead.
+NASA SMAP/MSL: telemanom's label file pinned at one commit; its data zip unpinned, each of its
+164 arrays checked by the sha256 of its numbers (``nasa_sha256.txt``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import hashlib
+import io
 import os
 import re
 import tempfile
@@ -43,8 +46,10 @@ class RemoteFile:
     path: str  # where it lands, relative to the dataset's folder in the cache
     sha256: str | None  # of the bytes as served; None: not pinned (see the other checks)
     raw_sha256: str | None = None  # of the gunzipped bytes: a re-gzipped mirror still passes
-    # For an archive: (member file name, output path, sha256 of its parsed numbers) per member.
+    # For an archive: (member path, output path, sha256 of its parsed numbers) per member; a
+    # member path matches the archive entry it ends (``train/A-1.npy`` ~ ``data/train/A-1.npy``).
     extract: tuple[tuple[str, str, str], ...] = ()
+    members: str = "table"  # how members' numbers are read: "table" (text) or "npy"
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,34 @@ _ECG5000 = (
     ),
 )
 
+# NASA SMAP/MSL as telemanom publishes it (Hundman et al., KDD 2018): the data zip on S3 (its
+# bytes not pinned; each array's numbers are, see nasa_sha256.txt) and the label file at the
+# telemanom commit the shared copy matches byte for byte.
+_TELEMANOM = (
+    "https://raw.githubusercontent.com/khundman/telemanom/2e6c5b6c3558e7835601519b7bdef37c649bdbdc/"
+)
+
+
+def _nasa_files() -> tuple[RemoteFile, ...]:
+    from importlib import resources
+
+    text = (resources.files("seqae.data") / "nasa_sha256.txt").read_text(encoding="ascii")
+    rows = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    labels = RemoteFile(
+        _TELEMANOM + "labeled_anomalies.csv",
+        "labeled_anomalies.csv",
+        "057ce2d6c8875982bf4e5404aefea14efdcbce413d80826d2b737c95b59b7539",
+    )
+    arrays = RemoteFile(
+        "https://s3-us-west-2.amazonaws.com/telemanom/data.zip",
+        "data.zip",
+        None,
+        extract=tuple((path, path, digest) for digest, path, _shape in rows),
+        members="npy",
+    )
+    return labels, arrays
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -191,6 +224,12 @@ DATASETS: dict[str, Dataset] = {
         Dataset("fashion-mnist", "fashion-mnist", "Fashion-MNIST, 60k + 10k, IDX .gz", _FASHION),
         Dataset("nab", "nab", "Numenta Anomaly Benchmark: 58 series + labels", _NAB),
         Dataset("ecg5000", "ucr/ECG5000", "UCR ECG5000: 500 + 4500 series of 140", _ECG5000),
+        Dataset(
+            "nasa",
+            "nasa-smap-msl",
+            "NASA SMAP/MSL telemetry (telemanom): 82 channels, train/test + labels",
+            _nasa_files(),
+        ),
     )
 }
 
@@ -223,6 +262,18 @@ def table_sha256(text: str) -> str:
     if not rows or len({len(r) for r in rows}) != 1:
         return "unreadable"
     return hashlib.sha256(np.stack(rows).astype("<f8").tobytes()).hexdigest()
+
+
+def array_sha256(blob: bytes) -> str:
+    """sha256 of a ``.npy`` file's numbers as little-endian float64 in C order (whatever its
+    header, dtype or writer); "unreadable" when it is not a numeric ``.npy``."""
+    try:
+        arr = np.load(io.BytesIO(blob), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return "unreadable"
+    if arr.dtype.kind not in "fiub":
+        return "unreadable"
+    return hashlib.sha256(np.ascontiguousarray(arr, "<f8").tobytes()).hexdigest()
 
 
 def _check(path: Path, f: RemoteFile) -> tuple[bool, str]:
@@ -313,17 +364,22 @@ def _get_archive(f: RemoteFile, folder: Path) -> Path:
         except zipfile.BadZipFile:
             raise SeqaeError(f"{f.url} is not a zip archive; nothing was kept") from None
         with zf:
-            by_name = {Path(n).name: n for n in zf.namelist()}
+            names = [n for n in zf.namelist() if not n.endswith("/")]
             blobs = []
             for member, out, digest in f.extract:
-                if member not in by_name:
-                    raise SeqaeError(f"{f.url} has no {member} (it has {sorted(by_name)})")
-                blob = zf.read(by_name[member])
-                got = table_sha256(blob.decode("ascii", errors="replace"))
+                hits = [n for n in names if n == member or n.endswith("/" + member)]
+                if not hits:
+                    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                    raise SeqaeError(f"{f.url} has no {member} (it has {shown})")
+                blob = zf.read(hits[0])
+                if f.members == "npy":
+                    got = array_sha256(blob)
+                else:
+                    got = table_sha256(blob.decode("ascii", errors="replace"))
                 if got != digest:
                     raise SeqaeError(
                         f"{member} from {f.url}: numbers differ from the pinned release "
-                        f"(expected table sha256 {digest}, got {got}); nothing was kept"
+                        f"(expected numbers sha256 {digest}, got {got}); nothing was kept"
                     )
                 blobs.append((folder / out, blob))
         for path, blob in blobs:  # every member is checked before any lands in the cache
@@ -341,7 +397,7 @@ def _is_url(s: str) -> bool:
 def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None = None) -> Path:
     """Download a known dataset, one of its files, or any URL into the cache; return its path.
 
-    - a dataset name ("mnist", "fashion-mnist", "nab", "ecg5000"): every file; returns the
+    - a dataset name ("mnist", "fashion-mnist", "nab", "ecg5000", "nasa"): every file; returns the
       dataset's folder (``<cache>/mnist``, ..., ``<cache>/ucr/ECG5000``);
     - "<name>/<file path>" (e.g. "nab/labels/combined_windows.json"): that one file;
     - a URL: saved as ``<cache>/downloads/<file name>``, checked against ``sha256`` if given.
