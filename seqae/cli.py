@@ -130,6 +130,11 @@ def _interrupt(signum: int, frame: object) -> None:
               help="Finish the latest unfinished run of the same command in --db.")  # fmt: skip
 @click.option("--quiet", is_flag=True,
               help="No progress: no bar on a terminal, no line per task in a log.")  # fmt: skip
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True,
+              help="local: the tasks one by one here; ray: each task a Ray task.")  # fmt: skip
+@click.option("--address", default=None, metavar="auto|ray://HOST:10001|HOST:6379",
+              help="The Ray cluster (default: start Ray on this machine).")  # fmt: skip
 @click.pass_context
 def bench_run(
     ctx: click.Context,
@@ -140,6 +145,8 @@ def bench_run(
     db: str,
     resume: bool,
     quiet: bool,
+    executor: str,
+    address: str | None,
 ) -> None:
     """Measure every model of a suite on its datasets, devices and repeats.
 
@@ -148,34 +155,53 @@ def bench_run(
     lacks is skipped with a note (an error when it is the only one asked for). Progress: a bar
     on a terminal; without one (a log, CI), one line per finished task on stderr.
 
+    With --executor ray every task is a Ray task (a CUDA task asks for one GPU, a CPU task
+    for as many CPUs as torch has threads here); the results come back to --db on this
+    machine, and each task's node is stored with it. A run may be resumed with either
+    executor.
+
     Built-in suites: {suites}.
     """
     from seqae.bench import suites
-    from seqae.bench.runner import execute, make_plan, start_or_resume
+    from seqae.bench.runner import LocalExecutor, execute, make_plan, start_or_resume
     from seqae.bench.store import Store
 
     s = suites.load(suite)
-    plan = make_plan(s, models, devices.split(",") if devices else None, repeats)
-    tty = sys.stderr.isatty()
-    on_task = None if quiet or tty else _task_line(len(plan.tasks))
-    for note in plan.notes:
-        click.echo(f"note: {note}", err=True)
-    with Store.open(db) as store:
-        run_id = start_or_resume(store, plan, resume)
-        # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
-        on_term = signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            summary = execute(plan, store, run_id, progress=not quiet and tty, on_task=on_task)
-        except KeyboardInterrupt:
-            n = len(store.done_keys(run_id))
-            click.echo(
-                f"interrupted: {n} of {len(plan.tasks)} tasks are stored in {db} (run "
-                f"{run_id}); finish with the same command plus --resume",
-                err=True,
-            )
-            ctx.exit(130)
-        finally:
-            signal.signal(signal.SIGTERM, on_term)
+    if address is not None and executor != "ray":
+        raise SeqaeError("--address is the Ray cluster's; give --executor ray with it")
+    if executor == "ray":
+        from seqae.bench.ray_executor import connect
+
+        ex = connect(address)
+    else:
+        ex = LocalExecutor()
+    try:
+        devs = devices.split(",") if devices else None
+        plan = make_plan(s, models, devs, repeats, devices_here=ex.devices_here)
+        tty = sys.stderr.isatty()
+        on_task = None if quiet or tty else _task_line(len(plan.tasks))
+        for note in plan.notes + ex.check(plan):
+            click.echo(f"note: {note}", err=True)
+        with Store.open(db) as store:
+            run_id = start_or_resume(store, plan, resume, ex)
+            # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
+            on_term = signal.signal(signal.SIGTERM, _interrupt)
+            try:
+                summary = execute(
+                    plan, store, run_id, progress=not quiet and tty, on_task=on_task, executor=ex
+                )
+            except KeyboardInterrupt:
+                n = len(store.done_keys(run_id))
+                click.echo(
+                    f"interrupted: {n} of {len(plan.tasks)} tasks are stored in {db} (run "
+                    f"{run_id}); finish with the same command plus --resume",
+                    err=True,
+                )
+                ctx.exit(130)
+            finally:
+                signal.signal(signal.SIGTERM, on_term)
+    finally:
+        ex.close()
     failed = len(summary.failed)
     click.echo(
         f"suite {s.name}: {summary.ran} tasks run, {summary.skipped} already stored, "

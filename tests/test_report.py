@@ -243,8 +243,9 @@ def test_every_section_and_every_figure_is_embedded(report):
 def test_markdown_has_the_same_sections_and_links_every_png(report):
     md = report.markdown.read_text()
     for key, title in render.SECTIONS:
-        if key != "comparison":
+        if key not in ("comparison", "detection"):  # no baseline, no detection run here
             assert f"## {title}" in md
+    assert "## Anomaly detection" not in md
     for p in report.figures:
         if p.suffix == ".png":
             assert f"](figures/{p.name})" in md
@@ -420,6 +421,32 @@ def test_an_unfinished_run_is_named_in_the_summary(tmp_path):
     note = "run 1 (fixture) is interrupted: 3 of 5 tasks done"
     assert any(n.startswith(note) for n in rdata.load(path).notes)
     assert not any("tasks done" in n for n in rdata.load(make_db(tmp_path / "all.sqlite")).notes)
+
+
+def test_the_executor_and_the_nodes_of_a_cluster_run_are_shown(tmp_path):
+    path = tmp_path / "ray.sqlite"
+    env = {**ENV, "executor": "ray", "ray": {"address": "ray://head:10001", "nodes": 2}}
+    with store.Store.open(path) as s:
+        local = s.start_run("fixture", {}, "", ENV, 1)  # a run from before executors
+        s.add_task(local, _task("rnn", "sine", "cpu", 0, {"params": 120}))
+        run = s.start_run("fixture", {"r": 2}, "", env, 3)
+        for rep, host in enumerate(["a", "b", "b"]):
+            rec = _task("rnn", "sine", "cpu", rep, {"params": 120})
+            rec.config = {"node": {"host": host, "node_id": f"{host * 8}ffff"}}
+            s.add_task(run, rec)
+    data = rdata.load(path)
+    lines, spread = tables.executor_lines(data.runs, data.nodes)
+    assert lines == [
+        "run 1: executor local",
+        "run 2: executor ray (ray://head:10001), 2 nodes: "
+        "b (bbbbbbbb) 2 tasks, a (aaaaaaaa) 1 task",
+    ]
+    assert len(spread) == 3 and set(spread["run_id"]) == {"2"}
+    files = render.write_report(data, tmp_path / "out")
+    assert "nodes.csv" in [f.name for f in files.tables]
+    nodes = pd.read_csv(tmp_path / "out" / "tables" / "nodes.csv")
+    assert nodes["node"].tolist() == ["a (aaaaaaaa)", "b (bbbbbbbb)", "b (bbbbbbbb)"]
+    assert lines[1] in files.markdown.read_text()
 
 
 def test_latest_config_wins_over_older_runs():

@@ -1,9 +1,10 @@
 """The benchmark harness: suites (TOML) -> plan -> measurements -> one SQLite results file.
 
 Data flow: :mod:`~seqae.bench.suites` reads a suite, :mod:`~seqae.bench.runner` turns it into
-tasks (model x dataset x device x repeat) and runs those not yet stored,
-:mod:`~seqae.bench.measure` trains and measures one task on data from
-:mod:`~seqae.bench.datasets`, and :mod:`~seqae.bench.store` commits each task's rows at once.
+tasks (model x dataset x device x repeat) and runs those not yet stored (here, or as Ray tasks
+through :mod:`~seqae.bench.ray_executor`), :mod:`~seqae.bench.measure` trains and measures one
+task on data from :mod:`~seqae.bench.datasets`, and :mod:`~seqae.bench.store` commits each
+task's rows at once.
 The report reads the results only through the ``load_*`` functions below.
 """
 

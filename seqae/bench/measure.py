@@ -594,7 +594,10 @@ def environment(devices: list[str], seed: int) -> dict[str, Any]:
     }
     for d in devices:
         dev = torch.device(d)
-        if dev.type == "cuda":
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            # the tasks run on other machines (a Ray cluster): each task's node names its GPU
+            env["devices"][d] = {"name": None}
+        elif dev.type == "cuda":
             props = torch.cuda.get_device_properties(dev)
             env["devices"][d] = {
                 "name": torch.cuda.get_device_name(dev),

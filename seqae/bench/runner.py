@@ -7,6 +7,10 @@ it finishes (see :mod:`seqae.bench.store`).
 
 A task whose model or data raises is stored as 'failed' with the one-line reason and the
 run goes on; ``--resume`` retries failed tasks.
+
+An :class:`Executor` runs the tasks and hands back their records: :class:`LocalExecutor` one
+after the other in this process, :class:`seqae.bench.ray_executor.RayExecutor` as Ray tasks
+on a cluster. Either way :func:`execute` stores every record here, as it comes back.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -33,11 +38,14 @@ from seqae.errors import SeqaeError
 from seqae.training import keep_freed_memory
 
 
-def resolve_devices(requested: list[str] | tuple[str, ...]) -> tuple[list[str], list[str]]:
+def resolve_devices(
+    requested: list[str] | tuple[str, ...], here: bool = True
+) -> tuple[list[str], list[str]]:
     """Check device names; returns (usable devices, notes on the skipped ones).
 
     A device this machine lacks is skipped with a note when another was asked for too, and
-    is an error when none is left.
+    is an error when none is left. ``here=False`` (the tasks run on other machines, e.g. a
+    Ray cluster) checks the names only.
     """
     usable, notes = [], []
     for name in dict.fromkeys(d.strip() for d in requested if d.strip()):
@@ -48,16 +56,16 @@ def resolve_devices(requested: list[str] | tuple[str, ...]) -> tuple[list[str], 
                 f"unknown device {name!r}; expected cpu, cuda, cuda:N or mps"
             ) from None
         why = None
-        if dev.type == "cuda":
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise SeqaeError(f"unsupported device {name!r}; expected cpu, cuda, cuda:N or mps")
+        if here and dev.type == "cuda":
             if not torch.cuda.is_available():
                 why = "torch sees no CUDA device"
             elif dev.index is not None and dev.index >= torch.cuda.device_count():
                 why = f"there are {torch.cuda.device_count()} CUDA devices"
-        elif dev.type == "mps":
+        elif here and dev.type == "mps":
             if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
                 why = "torch sees no MPS device"
-        elif dev.type != "cpu":
-            raise SeqaeError(f"unsupported device {name!r}; expected cpu, cuda, cuda:N or mps")
         if why:
             notes.append(f"skipping device {name}: {why}")
         else:
@@ -172,12 +180,15 @@ def make_plan(
     models: str | None = None,
     devices: list[str] | tuple[str, ...] | None = None,
     repeats: int | None = None,
+    devices_here: bool = True,
 ) -> Plan:
     """The tasks of ``suite``: dataset-major (each dataset is built once), then repeat, model,
     device: a run stopped part-way through a dataset has every model's first repeat before
-    any model's second. ``models`` (comma-separated patterns) narrows the suite's models."""
+    any model's second. ``models`` (comma-separated patterns) narrows the suite's models.
+    ``devices_here=False``: the devices are another machine's (see :func:`resolve_devices`)."""
     reg = _models(suite)
-    devs, notes = resolve_devices(list(devices) if devices else list(suite.devices))
+    requested = list(devices) if devices else list(suite.devices)
+    devs, notes = resolve_devices(requested, here=devices_here)
     repeats = suite.repeats if repeats is None else repeats
     if repeats < 1:
         raise SeqaeError(f"--repeats must be >= 1, got {repeats}")
@@ -297,8 +308,58 @@ class Summary:
     seconds: float
 
 
-def start_or_resume(store: Store, plan: Plan, resume: bool) -> int:
-    """The run to fill: a new one, or with ``resume`` the latest unfinished matching one."""
+class Executor(Protocol):
+    """Runs tasks somewhere and hands back their records, in the order they finish."""
+
+    devices_here: bool  # the tasks run on this machine's devices (else on others')
+
+    def environment(self) -> dict[str, Any]:
+        """What the run's environment records about where its tasks ran."""
+        ...
+
+    def check(self, plan: Plan) -> list[str]:
+        """Notes on running ``plan`` here; a ``SeqaeError`` when it cannot run at all."""
+        ...
+
+    def run(self, tasks: list[Task], show: Callable[[str], None]) -> Iterator[TaskRecord]:
+        """Yield each task's record as it finishes; ``show`` takes a line for the progress
+        bar. Closing the iterator early (Ctrl-C, a store error) stops the tasks in flight."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """The tasks one after the other in this process, each dataset built once."""
+
+    devices_here = True
+
+    def environment(self) -> dict[str, Any]:
+        return {"executor": "local"}
+
+    def check(self, plan: Plan) -> list[str]:
+        return []
+
+    def run(self, tasks: list[Task], show: Callable[[str], None]) -> Iterator[TaskRecord]:
+        data_label, data = None, None
+        for task in tasks:
+            show(f"{task.model} | {task.entry.label} | {task.device}")
+            if task.entry.label != data_label:
+                data = None  # free the previous dataset first
+                data, data_label = load_data(task), task.entry.label
+            yield run_task(task, data)
+
+    def close(self) -> None:
+        pass
+
+
+def start_or_resume(
+    store: Store, plan: Plan, resume: bool, executor: Executor | None = None
+) -> int:
+    """The run to fill: a new one, or with ``resume`` the latest unfinished matching one.
+
+    A resumed run keeps the environment it started with, whichever executor resumes it
+    (each task's record says where it ran)."""
     suite = plan.suite
     if resume:
         run_id = store.find_unfinished(suite.name, plan.options)
@@ -310,6 +371,7 @@ def start_or_resume(store: Store, plan: Plan, resume: bool) -> int:
         return run_id
     env = environment(plan.devices, suite.seed)
     env["skipped_models"] = [n for n in plan.notes if n.startswith("skipping model")]
+    env.update((executor or LocalExecutor()).environment())
     return store.start_run(suite.name, plan.options, suite.text, env, len(plan.tasks))
 
 
@@ -319,14 +381,18 @@ def execute(
     run_id: int,
     progress: bool = False,
     on_task: Callable[[TaskRecord], None] | None = None,
+    executor: Executor | None = None,
 ) -> Summary:
     """Run every task of ``plan`` not yet stored as done in ``run_id``; store each at once.
 
-    ``progress`` shows a bar on stderr (model, dataset, device, ETA). Ctrl-C propagates
+    ``executor`` runs them (default: :class:`LocalExecutor`); this process stores each
+    record as it comes back, so the store keeps one writer. ``progress`` shows a bar on
+    stderr (model, dataset, device, ETA). Ctrl-C stops the tasks in flight and propagates
     after marking the run 'interrupted'; everything finished before it stays stored.
     """
     from tqdm.auto import tqdm
 
+    executor = executor or LocalExecutor()
     keep_freed_memory()  # before the first task, so every model and peer runs under it
     t0 = time.perf_counter()
     done = store.done_keys(run_id)
@@ -340,15 +406,9 @@ def execute(
         disable=not progress,
         dynamic_ncols=True,
     )
-    data_label, data = None, None
     try:
-        with bar:
-            for task in todo:
-                bar.set_description(f"{task.model} | {task.entry.label} | {task.device}")
-                if task.entry.label != data_label:
-                    data = None  # free the previous dataset first
-                    data, data_label = load_data(task), task.entry.label
-                rec = run_task(task, data)
+        with bar, closing(executor.run(todo, bar.set_description)) as records:
+            for rec in records:
                 store.add_task(run_id, rec)
                 if rec.status == "failed":
                     failed.append(rec)

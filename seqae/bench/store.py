@@ -9,12 +9,14 @@ takes an older file forward on open)::
          started TEXT, finished TEXT, status TEXT, n_tasks INTEGER)
         options: JSON that fixes the plan (models, devices, repeats, suite hash): ``--resume``
         continues the latest unfinished run with the same suite and options.
-        environment: JSON (seqae version and git commit, torch, CUDA/cuDNN, CPU, threads, seed).
+        environment: JSON (seqae version and git commit, torch, CUDA/cuDNN, CPU, threads, seed,
+        executor: 'local' or 'ray', with ray: address, nodes, resources).
         status: 'running' (or killed while running), 'interrupted' (Ctrl-C), 'done'.
     tasks(run_id, model, dataset, device, config_hash, repeat, config TEXT, status TEXT,
           error TEXT, started TEXT, seconds REAL, PRIMARY KEY(run_id, model, dataset, device,
           config_hash, repeat))
-        one row per finished task: status 'done' or 'failed' (error = the one-line message).
+        one row per finished task: status 'done' or 'failed' (error = the one-line message);
+        config: what the task ran with, plus node (host, node_id, gpu) for a Ray task.
     results(run_id, model, dataset, device, config_hash, repeat, metric TEXT, value REAL,
             unit TEXT, extra TEXT, UNIQUE(run_id, model, dataset, device, config_hash, repeat,
             metric))

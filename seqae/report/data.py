@@ -8,7 +8,8 @@ Everything downstream (tables, figures, claims, rendering) takes a ``ReportData`
     run_id, model, dataset, device, repeat, metric, value      (+ config_hash when stored)
 
 ``curves`` is long too (one row per model, dataset, device, repeat, epoch and split);
-``examples`` and ``scores`` hold the arrays of the reconstruction and anomaly figures.
+``examples`` and ``scores`` hold the arrays of the reconstruction and anomaly figures;
+``nodes`` says where each task ran, for runs whose tasks stored their node (``--executor ray``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from seqae.errors import SeqaeError
 
 RESULT_COLUMNS = ("run_id", "model", "dataset", "device", "repeat", "metric", "value")
 CURVE_COLUMNS = ("run_id", "model", "dataset", "device", "repeat", "epoch", "split", "loss")
+NODE_COLUMNS = ("run_id", "model", "dataset", "device", "repeat", "node")
 
 # Metric names as seqae.bench.measure stores them, and which way is better.
 LOWER_IS_BETTER = frozenset(
@@ -126,6 +128,8 @@ class ReportData:
     examples: list[Example] = field(default_factory=list)
     scores: list[Scores] = field(default_factory=list)
     detections: list = field(default_factory=list)  # report.detection.Detection per task
+    # where each task ran: node = "host (Ray node id)"; only runs that stored it
+    nodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NODE_COLUMNS))
     source: str = ""  # where it came from, shown in the report header
     notes: list[str] = field(default_factory=list)  # e.g. superseded results, shown in header
 
@@ -258,6 +262,14 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         for key, repeat, arr in arts("detection")
         if repeat == 0
     ]  # fmt: skip
+    tasks = store.load_tasks(db)
+    tasks["run_id"] = tasks["run_id"].astype(str)
+    tasks = tasks[tasks["run_id"].isin(set(run_df["run_id"]))]
+    ran_on = tasks["config"].map(lambda c: c.get("node") or None)
+    nodes = tasks.loc[ran_on.notna(), list(NODE_COLUMNS[:-1])].assign(
+        node=[f"{n['host']} ({n['node_id'][:8]})" for n in ran_on.dropna()]
+    )
+
     env = pd.json_normalize(run_df["environment"].tolist()).set_index(run_df.index)
     run_df = pd.concat([run_df.drop(columns=["environment", "options"]), env], axis=1)
     return ReportData(
@@ -267,6 +279,7 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         examples=list(examples.values()),
         scores=list(scores.values()),
         detections=detections,
+        nodes=nodes.reset_index(drop=True),
         source=str(db),
         notes=notes,
     )

@@ -209,6 +209,12 @@ def write_report(
 
     doc.section("environment", "Environment")
     doc.para("Where each run's results came from.")
+    lines, spread = _tables.executor_lines(data.runs, data.nodes)
+    if not spread.empty:
+        lines.append("every task's node is in tables/nodes.csv")
+        csv(spread, "nodes.csv")
+    if lines:
+        doc.items(lines)
     env = _tables.environment(data.runs)
     # One column per run reads better than one very wide row per run; the CSV stays tidy.
     shown = env.set_index("run_id").T.reset_index() if "run_id" in env else env

@@ -98,6 +98,31 @@ def environment(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def executor_lines(runs: pd.DataFrame, nodes: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
+    """One line per run: the executor and, where the tasks ran on more than one node, how
+    many ran on each; and the task -> node table of those runs (empty when none)."""
+    lines, spread = [], []
+    for run in runs.to_dict("records"):  # environment fields flattened: "ray.address"
+        executor = run.get("executor")
+        executor = executor if isinstance(executor, str) else "local"  # runs before executors
+        address = run.get("ray.address")
+        line = f"run {run['run_id']}: executor {executor}"
+        if isinstance(address, str):
+            line += f" ({address})"
+        here = nodes[nodes["run_id"] == str(run["run_id"])]
+        counts = here["node"].value_counts()
+        if len(counts) > 1:
+            line += f", {len(counts)} nodes: " + ", ".join(
+                f"{n} {c} task{'s' * (c != 1)}" for n, c in counts.items()
+            )
+            spread.append(here)
+        elif len(counts) == 1:
+            line += f", every task on {counts.index[0]}"
+        lines.append(line)
+    table = pd.concat(spread, ignore_index=True) if spread else nodes.iloc[:0]
+    return lines, table
+
+
 # -- comparing two result sets ---------------------------------------------------------------
 
 COMPARE_COLUMNS = [
