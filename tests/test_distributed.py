@@ -1,4 +1,5 @@
-"""DDP on the CPU (gloo): two ranks train the weights one process trains.
+"""DDP on the CPU (gloo): two ranks train the weights one process trains, and `seqae fit`
+runs under torchrun.
 
 The ranks run in a torchrun subprocess; this file is also its worker script (``__main__``).
 """
@@ -92,6 +93,23 @@ def test_two_gloo_ranks_train_the_weights_of_one_process(tmp_path):
         for key, w in one.model_.state_dict().items():
             for r in ranks:
                 torch.testing.assert_close(r[key], w, atol=1e-5, rtol=0, msg=f"{name} {key}")
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_seqae_fit_under_torchrun_writes_a_model_that_loads_and_scores(tmp_path):
+    x, _ = _case("fixed")
+    np.save(tmp_path / "x.npy", x)
+    res = _torchrun(
+        "-m", "seqae", "fit", "x.npy", "--cell", "gru", "--hidden-size", "8",
+        "--latent-size", "4", "--epochs", "2", "--batch-size", "8", "--out", "m.seqae",
+        cwd=tmp_path,
+    )  # fmt: skip
+    summary = [ln for ln in res.stdout.splitlines() if ln.startswith("fitted")]
+    assert len(summary) == 1 and "on 2 ranks" in summary[0], res.stdout  # rank 0 prints
+    est = SequenceAutoencoder.load(tmp_path / "m.seqae")
+    scores = est.decision_function(x)
+    assert scores.shape == (20,) and np.isfinite(scores).all()
+    assert est.get_params()["batch_size"] == 8 and len(est.history_) == 2
 
 
 if __name__ == "__main__":
