@@ -27,7 +27,9 @@ from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
 
 FORMAT = "seqae"
-FORMAT_VERSION = 2  # 2: every constructor argument and the resolved model arguments saved
+# 2: every constructor argument and the resolved model arguments saved; 3: the constructor
+# takes precision and compile (an older seqae would refuse them as unknown arguments)
+FORMAT_VERSION = 3
 
 # fit's arguments that the constructor also takes (fit(X, epochs=5) overrides for one fit)
 TRAIN_ARGS = (
