@@ -8,8 +8,9 @@ takes the strided share ``batch[r::K]`` of each global batch. DDP averages the r
 gradients, so each rank's mean loss is weighted by ``K * share / global`` before backward:
 the average is then the gradient of the global batch's mean loss, exactly, also for an
 uneven last batch. K ranks therefore follow one process step by step, up to the order of
-floating-point sums. Epoch losses and the held-out loss are all-reduced sums, so early
-stopping and the best weights are decided alike on every rank.
+floating-point sums (the denoising and variational variants in distribution only: each rank
+draws its own training noise). Epoch losses and the held-out loss are all-reduced sums, so
+early stopping and the best weights are decided alike on every rank.
 
 A single process gets :data:`SINGLE`, for which every method is the identity.
 """
