@@ -468,6 +468,136 @@ def detect(
         )
 
 
+@cli.command("fit")
+@click.argument("data", metavar="DATA", type=click.Path(dir_okay=False))
+@click.option("--out", required=True, metavar="MODEL.seqae", type=click.Path(dir_okay=False),
+              help="Where to write the fitted model (safetensors).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Write over --out if it exists.")
+@click.option("--cell", default="lstm", show_default=True,
+              help="rnn (Elman), jordan, lstm, gru or bilstm.")  # fmt: skip
+@click.option("--hidden-size", type=click.IntRange(min=1), help="H, units per layer.")
+@click.option("--latent-size", type=click.IntRange(min=1), help="Z, the code size.")
+@click.option("--num-layers", type=click.IntRange(min=1),
+              help="Stacked layers in the encoder and in the decoder.")  # fmt: skip
+@click.option("--decoder-cell", help="The decoder's cell (default: the encoder's).")
+@click.option("--decoder-input", help="repeat, unconditioned or teacher.")
+@click.option("--reverse/--no-reverse", default=None,
+              help="Reconstruct back to front (outputs stay in input order).")  # fmt: skip
+@click.option("--linear", type=click.Choice(["auto", "on", "off"]),
+              help="The linear path started at PCA, beside the recurrent one.")  # fmt: skip
+@click.option("--variant", help="denoising, sparse or variational (default: plain).")
+@click.option("--noise", help="The denoising variant's corruption: gaussian or masking.")
+@click.option("--noise-level", type=float, help="The denoising variant's noise level.")
+@click.option("--sparsity", type=float, help="The sparse variant's L1 weight.")
+@click.option("--beta", type=float, help="The variational variant's KL weight.")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Epochs (default: enough for about 400 optimizer steps).")  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="The global batch: under torchrun, split among the ranks.")  # fmt: skip
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Adam's learning rate.")
+@click.option("--schedule", help="onecycle or constant.")
+@click.option("--validation-split", type=float,
+              help="Share held out: best weights, early stopping, threshold.")  # fmt: skip
+@click.option("--patience", type=click.IntRange(min=1),
+              help="Stop after this many epochs without a better held-out loss.")  # fmt: skip
+@click.option("--grad-clip", type=click.FloatRange(min=0, min_open=True),
+              help="Maximum global gradient norm.")  # fmt: skip
+@click.option("--weight-decay", type=click.FloatRange(min=0), help="Adam's weight decay.")
+@click.option("--threshold-quantile", type=float,
+              help="The anomaly threshold: this quantile of the held-out scores.")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Weights, split and shuffling.")  # fmt: skip
+@click.option("--device", default="auto", show_default=True,
+              help="auto (CUDA when present), cpu or cuda.")  # fmt: skip
+@click.option("--precision", default="fp32", show_default=True,
+              help="fp32, or bf16 (CUDA autocast; refused on the CPU).")  # fmt: skip
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the training forward.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
+def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options) -> None:
+    """Fit a SequenceAutoencoder on DATA and write it to --out.
+
+    DATA: a .npy array (N, T, F) or (N, T), or a CSV of one sequence per row (numbers only; a
+    first row without numbers is a header). Options left out take SequenceAutoencoder's
+    defaults. Under `torchrun --nproc-per-node K -m seqae fit ...` the K ranks train
+    data-parallel (gloo on the CPU, NCCL on CUDA), --batch-size being the global batch;
+    rank 0 writes the model and prints.
+    """
+    import time
+    from pathlib import Path
+
+    from seqae.data.arrays import read_sequences
+    from seqae.distributed import process_group
+    from seqae.estimators import SequenceAutoencoder
+    from seqae.training import resolve_device
+
+    if Path(out).exists() and not force:
+        raise SeqaeError(f"{out} exists; pass --force to write over it")
+    X = read_sequences(data)
+    n, t, f = X.shape
+    args = {k: v for k, v in options.items() if v is not None}
+    if "linear" in args:
+        args["linear"] = {"auto": "auto", "on": True, "off": False}[args["linear"]]
+    with process_group(resolve_device(args["device"])) as ranks:
+        est = SequenceAutoencoder(
+            n_features=f, compile=compile_, verbose=not quiet and ranks.main, **args
+        )
+        t0 = time.perf_counter()
+        est.fit(X)
+        seconds = time.perf_counter() - t0
+        if ranks.main:
+            est.save(out)
+    if quiet or not ranks.main:
+        return
+    hist = est.history_
+    watched = "val_loss" if "val_loss" in hist else "train_loss"
+    best = hist.loc[hist[watched].idxmin()]
+    where = "held-out" if watched == "val_loss" else "training"
+    on = f" on {ranks.world} ranks" if ranks.distributed else ""
+    click.echo(
+        f"fitted {n:,} sequences (T={t}, F={f}) for {len(hist)} epochs in {seconds:.1f} s{on}; "
+        f"best {where} loss {best[watched]:.4g} (epoch {int(best['epoch'])}); wrote {out}"
+    )
+
+
+@cli.command("score")
+@click.argument("data", metavar="DATA", type=click.Path(dir_okay=False))
+@click.option("--model", "model_path", required=True, metavar="MODEL.seqae",
+              type=click.Path(dir_okay=False), help="A model written by `seqae fit`.")  # fmt: skip
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="CSV to write (default: print it).")  # fmt: skip
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+def score(data: str, model_path: str, out: str | None, device: str) -> None:
+    """Score each sequence of DATA with a fitted model: one CSV row per sequence.
+
+    Columns: index (the sequence's position in DATA), score (the reconstruction error, the
+    model's decision_function) and anomaly (1 where the score is above the threshold fitted
+    with the model: its predict). DATA: as for `seqae fit`.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from seqae.data.arrays import read_sequences
+    from seqae.estimators import SequenceAutoencoder
+
+    est = SequenceAutoencoder.load(model_path, device=device)
+    if est.threshold_ is None:
+        raise SeqaeError(f"{model_path} holds no anomaly threshold; refit it with `seqae fit`")
+    X = read_sequences(data)
+    scores = est.decision_function(X)
+    flags = scores > est.threshold_  # predict(X), without scoring X twice
+    table = pd.DataFrame(
+        {"index": np.arange(len(X)), "score": scores, "anomaly": flags.astype(int)}
+    )
+    if out is None:
+        click.echo(table.to_csv(index=False), nl=False)
+        return
+    table.to_csv(out, index=False)
+    click.echo(
+        f"scored {len(X):,} sequences: {int(flags.sum()):,} above the threshold "
+        f"{est.threshold_:.4g}; wrote {out}"
+    )
+
+
 @cli.group("data", cls=_Group)
 def data_() -> None:
     """Datasets: list the downloadable ones, fetch them into the cache."""

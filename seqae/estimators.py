@@ -27,7 +27,9 @@ from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
 
 FORMAT = "seqae"
-FORMAT_VERSION = 2  # 2: every constructor argument and the resolved model arguments saved
+# 2: every constructor argument and the resolved model arguments saved; 3: the constructor
+# takes precision and compile (an older seqae would refuse them as unknown arguments)
+FORMAT_VERSION = 3
 
 # fit's arguments that the constructor also takes (fit(X, epochs=5) overrides for one fit)
 TRAIN_ARGS = (
@@ -40,6 +42,8 @@ TRAIN_ARGS = (
     "grad_clip",
     "weight_decay",
     "device",
+    "precision",
+    "compile",
     "verbose",
 )
 STEP_BUDGET = 400  # optimizer steps of a default fit (epochs=None), see _auto_epochs
@@ -129,6 +133,8 @@ class _Estimator(BaseEstimator):
         if not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {self.validation_split}")
         _choice("schedule", self.schedule, training.SCHEDULES)
+        _choice("precision", self.precision, training.PRECISIONS)
+        _choice("compile", self.compile, (False, True))
 
     # -- subclass hooks -------------------------------------------------------------------
     def _model_args(self, data: TensorData) -> dict[str, Any]:
@@ -164,11 +170,17 @@ class _Estimator(BaseEstimator):
         ``y`` is ignored (scikit-learn passes it). ``overrides``: any of the training arguments
         of the constructor (``epochs``, ``batch_size``, ``lr``, ``schedule``,
         ``validation_split``, ``patience``, ``grad_clip``, ``weight_decay``, ``device``,
-        ``verbose``) for this fit only. ``validation_split`` of the samples (seeded) are held
-        out: the weights with the lowest loss on them are kept, ``patience`` stops early on
-        it, and the anomaly threshold is the ``threshold_quantile`` of their scores (of the
-        training scores when nothing is held out). ``validation_data`` (same form as ``X``)
-        is held out instead, and all of ``X`` is trained on (Keras' ``validation_data``).
+        ``precision``, ``compile``, ``verbose``) for this fit only. ``validation_split`` of
+        the samples (seeded) are held out: the weights with the lowest loss on them are kept,
+        ``patience`` stops early on it, and the anomaly threshold is the
+        ``threshold_quantile`` of their scores (of the training scores when nothing is held
+        out). ``validation_data`` (same form as ``X``) is held out instead, and all of ``X``
+        is trained on (Keras' ``validation_data``).
+
+        Under ``torchrun`` (an initialised process group of several ranks) every rank calls
+        ``fit`` with the same ``X`` and the ranks train data-parallel, ``batch_size`` being
+        the global batch (:mod:`seqae.distributed`); every rank ends with the same model, and
+        rank 0 alone should save it.
         """
         unknown = sorted(set(overrides) - set(TRAIN_ARGS))
         if unknown:
@@ -181,6 +193,7 @@ class _Estimator(BaseEstimator):
         if not 0 <= a["validation_split"] < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {a['validation_split']}")
         dev = training.resolve_device(a["device"])
+        training.forward_context(a["precision"], dev)  # bf16 without CUDA: refused before work
         raw, _ = self._to_data(X)
         rng = training.seed_everything(self.seed)
         if validation_data is not None:
@@ -206,6 +219,8 @@ class _Estimator(BaseEstimator):
             grad_clip=a["grad_clip"],
             patience=a["patience"],
             device=a["device"],
+            precision=a["precision"],
+            compile=a["compile"],
             seed=self.seed,
             verbose=a["verbose"],
         )
@@ -445,6 +460,9 @@ class SequenceAutoencoder(_Estimator):
             and set the threshold.
         patience: stop after this many epochs without a better held-out loss; None: never.
         device: "auto" (CUDA when present), "cpu" or "cuda".
+        precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
+            bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.
+        compile: ``torch.compile`` the training forward (worth it for long fits on a GPU).
         verbose: a progress bar on a terminal.
         seed: weights, split and shuffling.
         threshold_quantile: ``threshold_`` is this quantile of the held-out scores.
@@ -487,6 +505,8 @@ class SequenceAutoencoder(_Estimator):
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",
+        precision: str = "fp32",
+        compile: bool = False,
         verbose: bool = True,
         seed: int = 0,
         threshold_quantile: float = 0.99,
@@ -683,7 +703,7 @@ class ImageAutoencoder(_Estimator):
             noise_level, recon_loss, init, in_channels: the fields of
             :class:`seqae.models.image.ImageAEConfig`; None: the kind's preset.
         epochs, batch_size, lr, schedule, validation_split, patience, grad_clip,
-            weight_decay, device, verbose, seed, threshold_quantile: as for
+            weight_decay, device, precision, compile, verbose, seed, threshold_quantile: as for
             :class:`SequenceAutoencoder` (images: 30 epochs at a constant lr 1e-3, Keras').
     """
 
@@ -729,6 +749,8 @@ class ImageAutoencoder(_Estimator):
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",
+        precision: str = "fp32",
+        compile: bool = False,
         verbose: bool = True,
         seed: int = 0,
         threshold_quantile: float = 0.99,

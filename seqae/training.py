@@ -2,11 +2,14 @@
 
 The loop knows nothing of model families: it calls ``model(x, mask)`` (an
 :class:`~seqae.models.base.AEOutput`) and minimises the reconstruction loss named by
-``model.recon_loss`` plus ``aux_loss``.
+``model.recon_loss`` plus ``aux_loss``. Under an initialised process group of several ranks
+(``torchrun``) the same loop trains data-parallel; :mod:`seqae.distributed` holds every
+rank-aware step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import functools
@@ -15,7 +18,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,7 @@ import torch
 from torch import Tensor
 
 from seqae import losses
+from seqae.distributed import SINGLE, Ranks, current
 from seqae.models.base import AEOutput, Autoencoder
 
 
@@ -44,6 +48,31 @@ class TensorData:
     def subset(self, idx: Tensor) -> TensorData:
         return TensorData(self.x[idx], None if self.lengths is None else self.lengths[idx])
 
+    def batch_indices(
+        self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None
+    ) -> Iterator[Tensor]:
+        """The sample indices of each batch (B,), in order or in one permutation."""
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+    def take(self, idx: Tensor, device: torch.device) -> tuple[Tensor, Tensor | None]:
+        """The batch ``idx`` as ``(x, mask)`` on ``device``; mask is None when every sequence
+        is full length."""
+        x = self.x[idx]
+        mask = None
+        if self.lengths is not None:
+            lengths = self.lengths[idx]
+            t_max = int(lengths.max())
+            x = x[:, :t_max]
+            if bool((lengths < t_max).any()):
+                mask = torch.arange(t_max)[None, :] < lengths[:, None]  # (B, T)
+                mask = mask.to(device, non_blocking=True)
+        if torch.device(device).type == "cuda":
+            x = x.pin_memory()  # page-locked: the copy below overlaps the GPU's work
+        return x.to(device, non_blocking=True), mask
+
     def batches(
         self,
         batch_size: int,
@@ -51,23 +80,9 @@ class TensorData:
         shuffle: bool = False,
         generator: torch.Generator | None = None,
     ) -> Iterator[tuple[Tensor, Tensor | None]]:
-        """Yield ``(x, mask)`` on ``device``; mask is None when every sequence is full length."""
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            x = self.x[idx]
-            mask = None
-            if self.lengths is not None:
-                lengths = self.lengths[idx]
-                t_max = int(lengths.max())
-                x = x[:, :t_max]
-                if bool((lengths < t_max).any()):
-                    mask = torch.arange(t_max)[None, :] < lengths[:, None]  # (B, T)
-                    mask = mask.to(device, non_blocking=True)
-            if torch.device(device).type == "cuda":
-                x = x.pin_memory()  # page-locked: the copy below overlaps the GPU's work
-            yield x.to(device, non_blocking=True), mask
+        """Yield ``(x, mask)`` on ``device`` for each batch of :meth:`batch_indices`."""
+        for idx in self.batch_indices(batch_size, shuffle, generator):
+            yield self.take(idx, device)
 
 
 @dataclass
@@ -88,8 +103,12 @@ class TrainConfig:
     # a train loss this many times the larger of its start and a zero output's: diverged
     explode_factor: float = 100.0
     device: str = "auto"
+    # "fp32", or "bf16": forward passes under CUDA autocast to bfloat16 (half the activation
+    # memory, tensor cores); bf16 keeps fp32's exponent range, so no loss scaling is needed
+    precision: str = "fp32"
+    compile: bool = False  # torch.compile the training forward: a slow first step, faster after
     seed: int = 0
-    verbose: bool = True  # progress bar, shown only on a terminal
+    verbose: bool = True  # progress bar, shown only on a terminal (rank 0's under DDP)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -102,9 +121,41 @@ class TrainConfig:
             raise ValueError(
                 f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
             )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}"
+            )
 
 
 SCHEDULES = ("constant", "onecycle")
+PRECISIONS = ("fp32", "bf16")
+
+
+def forward_context(
+    precision: str, device: torch.device
+) -> Callable[[], contextlib.AbstractContextManager]:
+    """What the loop's forward passes run under for ``precision``: a fresh context per call.
+
+    "bf16" is CUDA autocast to bfloat16. It is refused on the CPU, by choice rather than a
+    torch limit: CPU autocast pays off only on processors with bfloat16 units, seqae does not
+    test it there, and falling back to fp32 in silence would make the option do nothing.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}"
+        )
+    if precision == "fp32":
+        return contextlib.nullcontext
+    if device.type != "cuda":
+        raise ValueError(
+            f"precision='bf16' needs a CUDA device, got device '{device}'; use precision='fp32'"
+        )
+    if not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision='bf16' needs a GPU with bfloat16 support (Ampere or newer), "
+            f"got {torch.cuda.get_device_name(device)}; use precision='fp32'"
+        )
+    return functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -149,11 +200,17 @@ def keep_freed_memory() -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, one_gib) and libc.mallopt(M_TRIM_THRESHOLD, one_gib))
 
 
-def batch_loss(model: Autoencoder, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-    """Mean total loss of a batch and its reconstruction part (both scalars)."""
-    out: AEOutput = model(x, mask)
-    recon = losses.reconstruction(out.recon, x, model.recon_loss, mask).mean()
-    return recon + out.aux_loss.mean(), recon
+def batch_loss(
+    model: Autoencoder, x: Tensor, mask: Tensor | None, forward: Callable | None = None
+) -> tuple[Tensor, Tensor]:
+    """Mean total loss of a batch and its reconstruction part (both fp32 scalars).
+
+    ``forward``: what runs ``model`` (its DDP or compiled wrapper); ``model`` itself by default.
+    """
+    out: AEOutput = (model if forward is None else forward)(x, mask)
+    # .float(): under bf16 autocast the outputs are bfloat16; the loss is summed in fp32
+    recon = losses.reconstruction(out.recon.float(), x, model.recon_loss, mask).mean()
+    return recon + out.aux_loss.float().mean(), recon
 
 
 def _progress(total: int, enabled: bool):
@@ -208,15 +265,25 @@ def fit(
     ``patience`` watches the training loss. Losses are summed on the device and read once per
     epoch. A non-finite loss, or a training loss ``explode_factor`` times its start, raises
     ``ValueError`` naming the epoch.
+    Under an initialised process group of K > 1 ranks every rank calls ``fit`` with the same
+    data, model and config, and the ranks train data-parallel (see :mod:`seqae.distributed`):
+    ``batch_size`` is the global batch, the result equals one process's up to rounding, and
+    every rank returns the same weights and history.
     Columns: epoch, train_loss, train_recon, val_loss, val_recon, seconds.
     """
     cfg = config or TrainConfig()
     device = resolve_device(cfg.device)
+    autocast = forward_context(cfg.precision, device)
     if len(train) == 0:
         raise ValueError("no training data: got 0 samples")
     if device.type == "cpu":
         keep_freed_memory()
+    ranks = current()
     model.to(device)
+    net = ranks.wrap(model, device)  # what the training step runs; ``model`` holds the weights
+    if cfg.compile:
+        net = torch.compile(net)
+    ranks.seed_noise(cfg.seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
@@ -229,36 +296,41 @@ def fit(
     best, best_state, waited = math.inf, None, 0
     start = _start_loss(model, train, device)
     if has_val:
-        best, _ = evaluate_loss(model, val, cfg.batch_size, device)
+        best, _ = evaluate_loss(model, val, cfg.batch_size, device, ranks, autocast)
         best_state = copy.deepcopy(model.state_dict())
-    with _progress(cfg.epochs, cfg.verbose) as bar:
+    with _progress(cfg.epochs, cfg.verbose and ranks.main) as bar:
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
-            model.train()
-            tot = torch.zeros((), device=device)
-            rec = torch.zeros((), device=device)
-            for x, mask in train.batches(cfg.batch_size, device, shuffle=True, generator=gen):
-                loss, recon = batch_loss(model, x, mask)
+            net.train()
+            sums = torch.zeros(2, device=device)  # total and reconstruction loss, summed
+            for idx in train.batch_indices(cfg.batch_size, shuffle=True, generator=gen):
+                idx, weight = ranks.share(idx)  # one process: all of idx, weight 1
+                x, mask = train.take(idx, device)
+                with autocast():
+                    loss, recon = batch_loss(model, x, mask, net)
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                # DDP averages the ranks' gradients; the weight turns that average into the
+                # gradient of the global batch's mean loss
+                (loss * weight).backward()
                 if cfg.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 opt.step()
                 if sched is not None:
                     sched.step()
-                tot += loss.detach() * x.shape[0]
-                rec += recon.detach() * x.shape[0]
+                if weight:
+                    sums += torch.stack([loss.detach(), recon.detach()]) * x.shape[0]
+            train_loss, train_recon = ranks.sum(sums).tolist()
             row = {
                 "epoch": epoch,
-                "train_loss": tot.item() / len(train),
-                "train_recon": rec.item() / len(train),
+                "train_loss": train_loss / len(train),
+                "train_recon": train_recon / len(train),
             }
             why = _diverged(epoch, row["train_loss"], start, cfg)
             if why:
                 raise ValueError(f"{why}; lower the learning rate or check the data's scale")
             if has_val:
                 row["val_loss"], row["val_recon"] = evaluate_loss(
-                    model, val, cfg.batch_size, device
+                    model, val, cfg.batch_size, device, ranks, autocast
                 )
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
@@ -283,17 +355,31 @@ def fit(
 
 @torch.no_grad()
 def evaluate_loss(
-    model: Autoencoder, data: TensorData, batch_size: int, device: torch.device
+    model: Autoencoder,
+    data: TensorData,
+    batch_size: int,
+    device: torch.device,
+    ranks: Ranks = SINGLE,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
 ) -> tuple[float, float]:
-    """Mean total and reconstruction loss over ``data`` in eval mode."""
+    """Mean total and reconstruction loss over ``data`` in eval mode, summed on the device.
+
+    ``ranks``: each rank evaluates its share of every batch and the sums are all-reduced, so
+    every rank gets the same two numbers. ``autocast``: the forward's precision context.
+    """
     was_training = model.training
     model.eval()
-    tot = rec = 0.0
-    for x, mask in data.batches(batch_size, device):
-        loss, recon = batch_loss(model, x, mask)
-        tot += loss.item() * x.shape[0]
-        rec += recon.item() * x.shape[0]
+    sums = torch.zeros(2, device=device)
+    for idx in data.batch_indices(batch_size):
+        idx, weight = ranks.share(idx)
+        if not weight:
+            continue
+        x, mask = data.take(idx, device)
+        with autocast():
+            loss, recon = batch_loss(model, x, mask)
+        sums += torch.stack([loss, recon]) * x.shape[0]
     model.train(was_training)
+    tot, rec = ranks.sum(sums).tolist()
     return tot / len(data), rec / len(data)
 
 

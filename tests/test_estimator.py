@@ -116,6 +116,25 @@ def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
         assert json.loads(f.metadata()["params"])["cell"] == "gru"
 
 
+def test_format_2_files_load_with_the_arguments_added_since(fitted, X, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = fitted.save(tmp_path / "new.seqae")
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    assert meta["format_version"] == "3"
+    params = json.loads(meta["params"])
+    del params["precision"], params["compile"]
+    old = tmp_path / "old.seqae"
+    save_file(
+        tensors, str(old), metadata={**meta, "format_version": "2", "params": json.dumps(params)}
+    )
+    again = seqae.SequenceAutoencoder.load(old)
+    assert (again.precision, again.compile) == ("fp32", False)
+    np.testing.assert_array_equal(again.score(X), fitted.score(X))
+
+
 def test_variants_and_decoder_options_through_the_estimator(X, tmp_path):
     vae = small(cell="lstm", variant="variational", decoder_input="unconditioned", reverse=True)
     vae.fit(X, **FAST)

@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -173,3 +174,106 @@ def test_keep_freed_memory_can_be_turned_off(monkeypatch):
         assert training.keep_freed_memory() is False
     finally:
         training.keep_freed_memory.cache_clear()
+
+
+def test_precision_and_compile_are_checked_by_name():
+    from seqae.estimators import ImageAutoencoder, SequenceAutoencoder
+
+    with pytest.raises(ValueError, match="expected one of fp32, bf16"):
+        TrainConfig(precision="fp16")
+    for cls in (SequenceAutoencoder, ImageAutoencoder):
+        with pytest.raises(ValueError, match=r"Did you mean 'bf16'.*'fp32', 'bf16'"):
+            cls(precision="bf61")
+        with pytest.raises(ValueError, match="unknown compile 'yes'"):
+            cls(compile="yes")
+    with pytest.raises(ValueError, match="unknown precision"):
+        SequenceAutoencoder().set_params(precision="fp8")
+
+
+def test_bf16_is_refused_on_the_cpu_before_any_work():
+    from seqae.estimators import SequenceAutoencoder
+
+    cfg = TrainConfig(epochs=1, precision="bf16", device="cpu", verbose=False)
+    model = LinearAE()
+    with pytest.raises(ValueError, match="precision='bf16' needs a CUDA device"):
+        training.fit(model, TensorData(torch.randn(4, 3, 3)), None, cfg)
+    assert model.seen == []  # refused before the first forward
+    est = SequenceAutoencoder(device="cpu", verbose=False)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        est.fit(torch.randn(8, 6), precision="bf16")
+    assert not hasattr(est, "model_")
+
+
+class Counted(nn.Module):
+    """Stands in for torch.compile's module: runs the model and counts the calls."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.calls = model, 0
+
+    def forward(self, *args):
+        self.calls += 1
+        return self.model(*args)
+
+
+def test_compile_runs_the_training_forward_through_torch_compile(monkeypatch):
+    made: list[Counted] = []
+
+    def fake_compile(module, **kwargs):
+        made.append(Counted(module))
+        return made[-1]
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    x = TensorData(torch.randn(10, 4, 3))
+    model = LinearAE()
+    training.fit(model, x, None, TrainConfig(epochs=2, batch_size=4, verbose=False))
+    assert made == []  # off by default
+    training.fit(model, x, None, TrainConfig(epochs=2, batch_size=4, compile=True, verbose=False))
+    assert len(made) == 1 and made[0].model is model
+    assert made[0].calls == 2 * 3  # every training step: 2 epochs of 3 batches
+
+
+@pytest.mark.skipif(
+    os.environ.get("SEQAE_TEST_COMPILE") != "1",
+    reason="compiling a recurrent model takes about 50 s on a 2-core CPU; "
+    "set SEQAE_TEST_COMPILE=1 to run it",
+)
+@pytest.mark.usefixtures("one_thread")
+def test_compile_trains_as_eager_does():
+    from seqae.estimators import SequenceAutoencoder
+
+    x = torch.sin(torch.arange(12.0)[None, :] / 2 + torch.rand(32, 1) * 6)
+    args = dict(cell="gru", hidden_size=8, latent_size=4, epochs=3, device="cpu", verbose=False)
+    eager = SequenceAutoencoder(**args).fit(x)
+    compiled = SequenceAutoencoder(**args, compile=True).fit(x)
+    np.testing.assert_allclose(compiled.history_["val_loss"], eager.history_["val_loss"], rtol=1e-3)
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.cuda
+@CUDA
+def test_bf16_runs_the_training_forward_in_bfloat16_on_cuda():
+    torch.manual_seed(0)
+    x = torch.randn(64, 5, 2) @ torch.randn(2, 3)
+    model = LinearAE()
+    seen = []
+    model.dec.register_forward_hook(lambda m, i, out: seen.append((m.training, out.dtype)))
+    cfg = TrainConfig(epochs=40, lr=0.02, precision="bf16", device="cuda", verbose=False)
+    hist = training.fit(model, TensorData(x), TensorData(x[:16]), cfg)
+    assert (True, torch.bfloat16) in seen and (False, torch.bfloat16) in seen  # train, val
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # fp32 weights
+    assert hist["train_loss"].iloc[-1] < 0.1 * hist["train_loss"].iloc[0]
+
+
+@pytest.mark.cuda
+@CUDA
+@pytest.mark.parametrize("cell", ["rnn", "jordan", "lstm", "gru", "bilstm"])
+def test_bf16_fits_every_cell_on_cuda(cell):
+    from seqae.estimators import SequenceAutoencoder
+
+    x = [torch.sin(torch.arange(float(t)) / 2) for t in (8, 12, 10, 12) * 4]  # ragged: masks
+    est = SequenceAutoencoder(cell, hidden_size=16, epochs=3, precision="bf16", device="cuda")
+    est.set_params(verbose=False).fit(x)
+    assert np.isfinite(est.history_["train_loss"]).all() and np.isfinite(est.score(x)).all()

@@ -1,4 +1,5 @@
-"""The data stage: synthetic generators, loaders (IDX, UCR/UEA, NAB), windows, downloads.
+"""The data stage: synthetic generators, loaders (IDX, UCR/UEA, NAB, a user's .npy/CSV),
+windows, downloads.
 
 Arrays are float32 NumPy with the seqae shape legend: sequences (N, T, F), images (N, Hs, Ws),
 videos (N, T, C, Hs, Ws). Loaders look in the shared data folder (``$SEQAE_DATA``) and then the
@@ -12,6 +13,7 @@ from seqae.data.anomaly import (
     load_ucr_anomaly,
     nasa_channels,
 )
+from seqae.data.arrays import read_sequences
 from seqae.data.digits import load_digits
 from seqae.data.download import DATASETS, dataset_location, fetch
 from seqae.data.idx import load_mnist, read_idx
@@ -56,6 +58,7 @@ __all__ = [
     "nab_windows",
     "nasa_channels",
     "read_idx",
+    "read_sequences",
     "read_ucr",
     "remember_start",
     "shared_data_dir",

@@ -1,0 +1,140 @@
+"""`seqae fit` and `seqae score`: a round trip, no silent overwrite, and bad input in one line."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from seqae.cli import cli
+from seqae.estimators import SequenceAutoencoder
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY = ("--cell", "gru", "--hidden-size", "8", "--latent-size", "4", "--epochs", "2")
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _one_line_error(res, *words):
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def _sines(n=30, t=16, f=1, seed=0):
+    rng = np.random.default_rng(seed)
+    steps = np.arange(t)[None, :, None]
+    phase = rng.uniform(0, 6, (n, 1, f))
+    return (np.sin(steps / 3 + phase) + 0.05 * rng.normal(size=(n, t, f))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A model fitted by `seqae fit` on a CSV with a header, and its data."""
+    folder = tmp_path_factory.mktemp("fit")
+    x = _sines()[..., 0]
+    data = folder / "x.csv"
+    pd.DataFrame(x, columns=[f"t{i}" for i in range(x.shape[1])]).to_csv(data, index=False)
+    model = folder / "m.seqae"
+    res = _run("fit", data, *TINY, "--no-reverse", "--lr", "0.01", "--seed", "3", "--out", model)
+    assert res.exit_code == 0, res.output
+    return data, model, x, res.output
+
+
+def test_fit_writes_the_model_with_the_options_and_a_summary(fitted):
+    _, model, _, output = fitted
+    lines = output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fitted 30 sequences (T=16, F=1) for 2 epochs in ")
+    assert "best held-out loss" in lines[0] and lines[0].endswith(f"wrote {model}")
+    est = SequenceAutoencoder.load(model)
+    p = est.get_params()
+    assert (p["cell"], p["hidden_size"], p["latent_size"], p["epochs"]) == ("gru", 8, 4, 2)
+    assert (p["reverse"], p["lr"], p["seed"], p["n_features"]) == (False, 0.01, 3, 1)
+    assert len(est.history_) == 2
+
+
+def test_score_writes_a_row_per_sequence_as_the_estimator_scores(fitted, tmp_path):
+    data, model, x, _ = fitted
+    est = SequenceAutoencoder.load(model)
+    out = tmp_path / "scores.csv"
+    res = _run("score", data, "--model", model, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "scored 30 sequences" in res.output and str(out) in res.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["index", "score", "anomaly"]
+    assert table["index"].tolist() == list(range(30))
+    np.testing.assert_allclose(table["score"], est.decision_function(x), rtol=1e-6)
+    assert table["anomaly"].tolist() == est.predict(x).astype(int).tolist()
+    # without --out: the same CSV on stdout; an .npy of the same values scores alike
+    np.save(tmp_path / "x.npy", x)
+    printed = _run("score", tmp_path / "x.npy", "--model", model)
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == out.read_text()
+
+
+def test_fit_never_writes_over_a_file_without_force(fitted, tmp_path):
+    data, _, _, _ = fitted
+    out = tmp_path / "m.seqae"
+    out.write_bytes(b"precious")
+    _one_line_error(_run("fit", data, *TINY, "--out", out), "exists", "--force")
+    assert out.read_bytes() == b"precious"
+    res = _run("fit", data, *TINY, "--epochs", "1", "--force", "--quiet", "--out", out)
+    assert res.exit_code == 0 and res.output == "", res.output
+    assert len(SequenceAutoencoder.load(out).history_) == 1
+
+
+def test_fit_options_reach_the_estimator_and_bad_ones_are_one_line(tmp_path):
+    x = _sines(n=12, t=8, f=2)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "m.seqae"
+    res = _run(
+        "fit", tmp_path / "x.npy", "--cell", "rnn", "--hidden-size", "4", "--latent-size", "2",
+        "--num-layers", "2", "--linear", "off", "--variant", "denoising", "--noise-level",
+        "0.2", "--batch-size", "5", "--validation-split", "0", "--schedule", "constant",
+        "--threshold-quantile", "0.5", "--epochs", "1", "--device", "cpu", "--quiet",
+        "--out", out,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    p = SequenceAutoencoder.load(out).get_params()
+    assert (p["n_features"], p["num_layers"], p["linear"], p["variant"]) == (
+        2,
+        2,
+        False,
+        "denoising",
+    )
+    assert (p["noise_level"], p["batch_size"], p["validation_split"]) == (0.2, 5, 0.0)
+    assert (p["schedule"], p["threshold_quantile"], p["device"]) == ("constant", 0.5, "cpu")
+    data = tmp_path / "x.npy"
+    _one_line_error(_run("fit", data, "--cell", "lsmt", "--out", out, "--force"), "'lstm'")
+    _one_line_error(_run("fit", data, "--precision", "fp16", "--out", out, "--force"), "'bf16'")
+    _one_line_error(
+        _run("fit", data, "--precision", "bf16", "--device", "cpu", "--out", out, "--force"),
+        "needs a CUDA device",
+    )
+    _one_line_error(_run("fit", tmp_path / "none.npy", "--out", tmp_path / "n.seqae"), "no such")
+
+
+def test_score_bad_input_is_one_line_and_exit_2(fitted, tmp_path):
+    data, model, x, _ = fitted
+
+    def save(name, arr):
+        np.save(tmp_path / name, arr)
+        return tmp_path / name
+
+    _one_line_error(_run("score", tmp_path / "none.csv", "--model", model), "no such file")
+    _one_line_error(_run("score", data, "--model", tmp_path / "none.seqae"), "no model file")
+    _one_line_error(_run("score", data, "--model", data), "not a seqae model file")
+    _one_line_error(_run("score", save("d4.npy", np.zeros((2, 3, 4, 5))), "--model", model),
+                    "(N, T, F) or (N, T)")  # fmt: skip
+    nan = x.copy()
+    nan[3, 4] = np.nan
+    _one_line_error(_run("score", save("nan.npy", nan), "--model", model), "NaN")
+    _one_line_error(_run("score", save("e.npy", np.zeros((0, 16))), "--model", model), "no seq")
+    two = np.stack([x, x], axis=-1)
+    _one_line_error(_run("score", save("f2.npy", two), "--model", model), "2 features")
+    # the linear path (on for fixed-length data) takes the training length only
+    _one_line_error(_run("score", save("short.npy", x[:, :10]), "--model", model), "16 steps")
