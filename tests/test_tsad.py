@@ -91,6 +91,8 @@ def test_pyod_windows_reconstruct_as_pyod_scores():
     np.testing.assert_allclose(
         np.linalg.norm(z - zr, axis=1), m.decision_function(X.reshape(64, -1)), rtol=1e-4
     )
+    few = PyODWindows(seed=0).fit(X[:20])  # fewer windows than PyOD's batch of 32
+    assert few.reconstruct(X[:20]).shape == (20, 10, 1)
     X[:, 3] = 0.5  # a constant step: PyOD divides by std + 1e-8; mapped back, it is 0.5
     np.testing.assert_allclose(PyODWindows(seed=0).fit(X).reconstruct(X)[:, 3], 0.5)
 

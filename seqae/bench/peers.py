@@ -15,7 +15,8 @@ comparison is of the implementations, on the same configuration.
   length when a mask is given.
 
 - ``PyODWindows``: PyOD's ``AutoEncoder`` (torch backend; its defaults: dense 64-32 encoder,
-  batch norm, dropout 0.2, 10 epochs, standardised inputs) on flattened detector windows,
+  batch norm, dropout 0.2, 10 epochs, batches of 32, or of every window where there are
+  fewer, standardised inputs) on flattened detector windows,
   for the detection suites (:mod:`seqae.bench.tsad`). Its reconstructions, not its distance
   scores, feed the detector, so it is scored exactly as seqae's model is.
 
@@ -238,7 +239,10 @@ class PyODWindows:
         from pyod.models.auto_encoder import AutoEncoder
 
         flat = np.asarray(X, np.float32).reshape(len(X), -1)
-        self.model_ = AutoEncoder(random_state=self.seed, verbose=0).fit(flat)
+        # PyOD drops the last incomplete batch: with fewer windows than its batch size (32)
+        # it would train on none and fail, so the batch is capped at the window count
+        batch = min(32, len(flat))
+        self.model_ = AutoEncoder(batch_size=batch, random_state=self.seed, verbose=0).fit(flat)
         return self
 
     def reconstruct(self, X: Any) -> np.ndarray:
