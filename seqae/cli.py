@@ -88,7 +88,7 @@ def report(db: str, out: str, runs: tuple[str, ...], baseline: str | None, title
 
 @list_.command("models")
 def list_models() -> None:
-    """Every benchmarkable model: input kind, parameters at default size, summary."""
+    """Every benchmarkable model and detector: input kind, parameters at default size, summary."""
     from seqae.bench.peers import benchmark_models, unavailable
 
     reg = benchmark_models()
@@ -100,6 +100,10 @@ def list_models() -> None:
         except Exception as exc:  # a model that cannot be built is listed, not fatal
             n = f"? ({type(exc).__name__})"
         click.echo(f"{e.name:<{width}}  {e.obj.input_kind:<8}  {n:>10}  {e.summary}")
+    from seqae.bench.tsad import detectors  # the detection suites' models
+
+    for e in detectors():
+        click.echo(f"{e.name:<{width}}  {'series':<8}  {'-':>10}  {e.summary}")
     for name, why in unavailable().items():
         click.echo(f"{name:<{width}}  (unavailable: {why})")
 

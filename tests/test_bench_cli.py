@@ -134,6 +134,10 @@ def test_list_models_shows_parameter_counts():
         assert any(line.split()[0] == name for line in res.stdout.splitlines())
     dense = next(line for line in res.stdout.splitlines() if line.split()[0] == "dense")
     assert "50,992" in dense  # 784*32 + 32 + 32*784 + 784
+    from seqae.bench.tsad import detectors
+
+    for name in detectors().names():  # the detection suites' models, input kind "series"
+        assert any(line.split()[:2] == [name, "series"] for line in res.stdout.splitlines())
 
 
 def _signal_after(db: Path, sig: signal.Signals, rows: int) -> tuple[list[str], dict, int, str]:
