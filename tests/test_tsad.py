@@ -158,7 +158,7 @@ def test_suite_run_stores_counts_that_match_the_events(tmp_path):
         got = dict(zip(here.metric, here.value, strict=True))
         assert (got["tp"], got["fp"], got["fn"]) == (counts.tp, counts.fp, counts.fn)
         assert got["f1"] == pytest.approx(SegmentCounts(counts.tp, counts.fp, counts.fn).f1)
-        assert int(arr["steps"]) == got["steps"] and len(arr["scores"]) <= 2000
+        assert int(arr["steps"]) == got["steps"] and len(arr["scores"]) <= 500
     con = sqlite3.connect(db)
     assert con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'done'").fetchone()[0] == 2 * len(
         models

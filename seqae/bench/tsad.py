@@ -31,7 +31,7 @@ from seqae._registry import Registry
 from seqae.bench.store import Metric
 from seqae.detection import THRESHOLDS, SeriesDetector
 
-MAX_POINTS = 2000
+MAX_POINTS = 500  # stored scores per task: enough for a figure, small in the database
 
 # Orion 0.7.1's published pooled overlapping-segment F1 (sintel-dev/Orion,
 # benchmark/results/0.7.1.csv): pipeline -> (MSL, 27 channels; SMAP, 53). Reference data,
@@ -91,12 +91,12 @@ def detectors() -> Registry[DetectorFactory]:
     return reg
 
 
-def _pooled_scores(scores: np.ndarray, n: int = MAX_POINTS) -> np.ndarray:
+def pooled_scores(scores: np.ndarray, n: int = MAX_POINTS) -> np.ndarray:
     """``scores`` max-pooled into at most ``n`` points (peaks survive), float32."""
-    if len(scores) <= n:
-        return scores.astype(np.float32)
-    edges = np.linspace(0, len(scores), n + 1).astype(int)
-    return np.maximum.reduceat(scores, edges[:-1]).astype(np.float32)
+    if len(scores) > n:
+        edges = np.linspace(0, len(scores), n + 1).astype(int)
+        scores = np.maximum.reduceat(scores, edges[:-1])
+    return np.asarray(scores, np.float32)
 
 
 def run(
@@ -158,7 +158,7 @@ def run(
     ]
     events = np.array(truth, dtype=np.int64).reshape(-1, 2)
     artifact = {
-        "scores": _pooled_scores(scores),
+        "scores": pooled_scores(scores),
         "steps": np.array(len(scores)),
         "events": events,
         "found": np.array(found_own, dtype=np.int64).reshape(-1, 2),

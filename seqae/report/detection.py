@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from seqae.bench.tsad import MAX_POINTS
 from seqae.report.figures import Plot
 
 MAX_SIGNALS = 6  # signals drawn in the figure
@@ -25,7 +26,7 @@ class Detection:
 
     model: str
     dataset: str  # "<set>/<signal>"
-    scores: np.ndarray  # (<= 2000,) max-pooled step scores
+    scores: np.ndarray  # (<= 500,) max-pooled step scores (tsad.MAX_POINTS)
     steps: int  # length of the scored series
     events: np.ndarray  # (k, 2) true
     found: np.ndarray  # (m, 2) found at the detector's threshold
@@ -138,7 +139,7 @@ def fig_detections(detections: list[Detection]) -> Plot | str:
     return Plot(
         "detections",
         "Found intervals against the labelled ones",
-        "Each detector's step scores (scaled to their maximum; max-pooled to at most 2000 "
+        f"Each detector's step scores (scaled to their maximum; max-pooled to at most {MAX_POINTS} "
         "points), the labelled anomalies shaded red, and each detector's found intervals as "
         f"bars of its colour below the curves.{note}",
         fig,
