@@ -137,6 +137,30 @@ def test_config_hash_follows_the_configuration():
     assert a.config_hash == make_plan(s, devices=["cpu"]).tasks[0].config_hash
 
 
+def test_model_train_overrides_one_model_and_keys_only_its_tasks():
+    base = suites.parse(GOOD.replace('["lstm", "dense"]', '["lstm", "jordan"]'), name="t")
+    text = base.text + "model_train = { jordan = { lr = 1e-3, epochs = 4 } }\n"
+    s = suites.parse(text, name="t")
+    entry = s.datasets[0]
+    assert s.measure_config(entry, "jordan").lr == 1e-3
+    assert s.measure_config(entry, "jordan").epochs == 4
+    assert s.measure_config(entry, "lstm") == s.measure_config(entry) == base.measure_config(entry)
+    old = {t.model: t for t in make_plan(base, devices=["cpu"]).tasks}
+    new = {t.model: t for t in make_plan(s, devices=["cpu"]).tasks}
+    assert new["jordan"].config["train"]["lr"] == 1e-3
+    assert new["lstm"].config_hash == old["lstm"].config_hash  # its stored results still count
+    assert new["jordan"].config_hash != old["jordan"].config_hash
+    for bad, words in [
+        ("model_train = { jordan = { lrr = 1e-3 } }", "unknown training setting 'lrr'"),
+        ("model_train = { jordan = 3 }", "model_train.jordan must be a table"),
+    ]:
+        with pytest.raises(SeqaeError, match=words):
+            suites.parse(base.text + bad + "\n", name="t")
+    typo = base.text + "model_train = { jordn = { lr = 1e-3 } }\n"
+    with pytest.raises(SeqaeError, match="model_train names unknown model 'jordn'"):
+        make_plan(suites.parse(typo, name="t"), devices=["cpu"])
+
+
 def test_devices():
     with pytest.raises(SeqaeError, match="unknown device 'gpu0'"):
         resolve_devices(["gpu0"])

@@ -217,20 +217,26 @@ def make_plan(
         }
         if suite.detects:
             config["task"] = "detect"
-        else:
-            config["train"] = suite.measure_config(entry).as_dict()
-        h = config_hash(config)
-        unknown = sorted(set(entry.model_args) - set(reg.names()))
-        if unknown:
-            raise SeqaeError(
-                f"suite {suite.name!r}, dataset {entry.label!r}: model_args names unknown "
-                f"model {unknown[0]!r}"
-            )
+        for what, table in (("model_args", entry.model_args), ("model_train", entry.model_train)):
+            unknown = sorted(set(table) - set(reg.names()))
+            if unknown:
+                raise SeqaeError(
+                    f"suite {suite.name!r}, dataset {entry.label!r}: {what} names unknown "
+                    f"model {unknown[0]!r}"
+                )
         here = [m for m in chosen if runs_on(reg.get(m).input_kind, entry, m)]
+        # the train settings are part of a task's key: a model_train override keys only that
+        # model's tasks anew; every other task keeps its key (and its stored results)
+        own = {
+            m: config if suite.detects
+            else {**config, "train": suite.measure_config(entry, m).as_dict()}
+            for m in here
+        }  # fmt: skip
+        hashes = {m: config_hash(c) for m, c in own.items()}
         for r in range(repeats):
             for m in here:
                 for dev in devs:
-                    tasks.append(Task(m, entry, dev, r, h, {**config, "repeat": r}))
+                    tasks.append(Task(m, entry, dev, r, hashes[m], {**own[m], "repeat": r}))
     if not tasks:
         raise SeqaeError(
             f"suite {suite.name!r} has no task for models {', '.join(chosen) or 'none'}: "

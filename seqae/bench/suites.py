@@ -23,6 +23,7 @@ drift). ``--suite`` takes a built-in name or the path of any TOML file in this f
     length = 50               # any other key is a parameter of the dataset
     train = { epochs = 3 }    # optional: overrides [train] for this dataset
     model_args = { lstm = { hidden_size = 8 } }  # optional: factory arguments, per model
+    model_train = { jordan = { lr = 1e-3 } }     # optional: [train] overrides, per model
 
     [[datasets]]              # a series dataset (anomaly detection): one task per signal
     name = "nasa"
@@ -60,7 +61,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("description", "models", "size", "repeats", "devices", "seed", "train", "datasets")
-ENTRY_KEYS = ("name", "label", "models", "train", "model_args", "signals")
+ENTRY_KEYS = ("name", "label", "models", "train", "model_args", "model_train", "signals")
 SIZES = ("tiny", "default")
 
 
@@ -75,6 +76,7 @@ class DatasetEntry:
     train: dict[str, Any]
     model_args: dict[str, Any]
     signals: str | tuple[str, ...] | None = None  # series datasets: which signals
+    model_train: dict[str, dict[str, Any]] = field(default_factory=dict)  # per model
 
     @property
     def kind(self) -> str:
@@ -120,8 +122,9 @@ class Suite:
         """A detection suite: its datasets are series, its models detectors."""
         return self.datasets[0].kind == "series"
 
-    def measure_config(self, entry: DatasetEntry) -> MeasureConfig:
-        return MeasureConfig(**{**self.train, **entry.train})
+    def measure_config(self, entry: DatasetEntry, model: str | None = None) -> MeasureConfig:
+        """``[train]``, then the entry's ``train``, then its ``model_train`` for ``model``."""
+        return MeasureConfig(**{**self.train, **entry.train, **entry.model_train.get(model, {})})
 
 
 def builtin_dir() -> Path:
@@ -280,6 +283,17 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                     "model_args",
                     after,
                 )
+        model_train = {}
+        if "model_train" in entry:
+            for m, kw in typed(entry, "model_train", dict, "a table of tables", after).items():
+                if not isinstance(kw, dict):
+                    raise fail(
+                        f"model_train.{m} must be a table of training settings, e.g. "
+                        f"model_train = {{ {m} = {{ lr = 1e-3 }} }}; got {kw!r}",
+                        "model_train",
+                        after,
+                    )
+                model_train[m] = _train_table(kw, fail, after)
         models = patterns(entry, "models", after) if "models" in entry else None
         sigs = None
         if "signals" in entry:
@@ -294,7 +308,9 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                 raise fail(
                     f"signals must be a name or a list of names, got {sigs!r}", "signals", after
                 )
-        suite.datasets.append(DatasetEntry(dname, label, params, models, train, model_args, sigs))
+        suite.datasets.append(
+            DatasetEntry(dname, label, params, models, train, model_args, sigs, model_train)
+        )
     kinds = {e.kind == "series" for e in suite.datasets}
     if len(kinds) > 1:
         raise fail("a suite holds series datasets only, or none; split it in two", "datasets")
