@@ -226,18 +226,23 @@ def one_cycle(opt: torch.optim.Optimizer, lr: float, total_steps: int):
     )
 
 
+MIN_START_LOSS = 1e-2  # the yardstick's floor: 1.0 is "exploded" on all-zero data
+
+
 @torch.no_grad()
 def _start_loss(model: Autoencoder, train: TensorData, device: torch.device) -> float:
-    """The larger of the untrained loss and a zero output's, on up to 256 training samples.
+    """The larger of the untrained loss and a zero output's, on up to 256 training samples,
+    and at least :data:`MIN_START_LOSS`.
 
     The yardstick for a diverged fit: a model that starts near the optimum (a PCA start) must
-    not make every later loss look exploded.
+    not make every later loss look exploded, nor must data that is all zeros once standardised
+    (a constant series, where both losses are 0 and a denoising fit's loss is not).
     """
     first = train.subset(torch.arange(min(len(train), 256)))
     loss, _ = evaluate_loss(model, first, 256, device)
     x, mask = next(first.batches(256, device))
     zero = losses.reconstruction(torch.zeros_like(x), x, model.recon_loss, mask).mean()
-    return max(loss, float(zero))
+    return max(loss, float(zero), MIN_START_LOSS)
 
 
 def _diverged(epoch: int, loss: float, reference: float, cfg: TrainConfig) -> str | None:

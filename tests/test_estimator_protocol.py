@@ -93,6 +93,14 @@ def test_a_diverging_fit_raises_naming_the_epoch(X):
         ae.fit(X, lr=1e5, grad_clip=None)
 
 
+def test_a_constant_series_is_no_explosion_for_a_denoising_fit():
+    # standardised, a constant is all zeros: the untrained and zero-output losses are 0, the
+    # denoising loss is not (a flat NAB series raised "exploded at epoch 1" before the floor)
+    flat = np.full((40, 12, 1), 3.0, np.float32)
+    ae = seqae.SequenceAutoencoder("lstm", variant="denoising", epochs=3, verbose=False)
+    assert np.allclose(ae.fit(flat).reconstruct(flat[:2]), 3.0, atol=0.5)
+
+
 def test_nan_at_scoring_says_scoring(X):
     ae = seqae.SequenceAutoencoder("gru", hidden_size=6, latent_size=3, **FAST).fit(X)
     bad = X.copy()
