@@ -15,3 +15,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def _one_line_error(res, *words: str) -> None:
+    """A CLI failure as seqae promises it: exit 2, one ``Error: ...`` line on stderr (after any
+    progress lines ``[n/N] ...``), no traceback anywhere; each of ``words`` in that line."""
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("[")]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture
+def one_line_error():
+    """``one_line_error(result, *words)``: assert a CliRunner result failed as seqae promises."""
+    return _one_line_error

@@ -29,16 +29,6 @@ def _run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def _one_line_error(res, *words: str) -> None:
-    assert res.exit_code == 2, res.output
-    # the error is one line; the finished tasks' progress lines ("[n/N] ...") may come first
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("[")]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
-    assert "Traceback" not in res.output
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 def _task_rows(db: Path) -> list[tuple]:
     con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
     try:
@@ -97,7 +87,7 @@ def test_bench_run_help_lists_every_builtin_suite():
         assert name in res.output.split("Built-in suites:")[1], name
 
 
-def test_results_table_and_csv(smoke_db):
+def test_results_table_and_csv(smoke_db, one_line_error):
     db, _ = smoke_db
     res = _run("bench", "results", "--db", str(db))
     assert res.exit_code == 0, res.output
@@ -108,7 +98,7 @@ def test_results_table_and_csv(smoke_db):
     lines = csv.stdout.splitlines()
     assert lines[0] == "run_id,model,dataset,device,config_hash,repeat,metric,value,unit,extra"
     assert len(lines) - 1 == len(st.load_results(db))
-    _one_line_error(_run("bench", "results", "--db", str(db), "--run", "7"), "no run 7")
+    one_line_error(_run("bench", "results", "--db", str(db), "--run", "7"), "no run 7")
 
 
 def test_results_show_mean_and_sd_over_repeats_as_the_report_does(tmp_path):
@@ -182,7 +172,7 @@ def test_kill_9_then_resume_has_no_gaps_and_no_duplicates(tmp_path):
     assert st.load_runs(db)["status"].tolist() == ["done"]
 
 
-def test_ctrl_c_then_resume(tmp_path, monkeypatch):
+def test_ctrl_c_then_resume(tmp_path, monkeypatch, one_line_error):
     from seqae.bench import runner
 
     db = tmp_path / "c.db"
@@ -207,10 +197,10 @@ def test_ctrl_c_then_resume(tmp_path, monkeypatch):
     rows = _task_rows(db)
     assert len(rows) == len(set(rows)) == 4 and {r[0] for r in rows} == {1}
     # --resume with nothing left to finish is an error, not a silent new run
-    _one_line_error(_run(*args, "--resume"), "no unfinished run")
+    one_line_error(_run(*args, "--resume"), "no unfinished run")
 
 
-def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch):
+def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch, one_line_error):
     import numpy as np
 
     db = tmp_path / "f.db"
@@ -227,18 +217,18 @@ def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch):
     monkeypatch.setattr(st.Store, "add_task", disk_fills_at_third_task)
     res = _run("bench", "run", "--suite", "smoke", "--models", "dense,sparse,deep,vae",
                "--db", str(db))  # fmt: skip
-    _one_line_error(res, "database or disk is full", "intact", "--resume")
+    one_line_error(res, "database or disk is full", "intact", "--resume")
     monkeypatch.undo()
     tasks = st.load_tasks(db)
     assert tasks["model"].tolist() == calls[:2] and (tasks["status"] == "done").all()
     assert set(st.load_results(db)["model"]) == set(calls[:2])
 
 
-def test_device_cuda_without_gpu(tmp_path):
+def test_device_cuda_without_gpu(tmp_path, one_line_error):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     db = tmp_path / "d.db"
-    _one_line_error(
+    one_line_error(
         _run("bench", "run", "--suite", "smoke", "--device", "cuda", "--db", str(db)),
         "cannot use device cuda",
     )
@@ -259,28 +249,28 @@ def test_cuda_and_cpu_side_by_side(tmp_path):
     assert {r[3] for r in _task_rows(db)} == {"cpu", "cuda"}
 
 
-def test_bad_input_is_one_line_and_exit_2(tmp_path):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     db = tmp_path / "b.db"
     base = ["bench", "run", "--db", str(db)]
-    _one_line_error(_run(*base, "--suite", "quik"), "unknown suite 'quik'", "'quick'")
-    _one_line_error(_run(*base, "--suite", "smoke", "--models", "lstn"), "unknown model 'lstn'")
-    _one_line_error(_run(*base, "--suite", "smoke", "--device", "tpu"), "unknown device 'tpu'")
+    one_line_error(_run(*base, "--suite", "quik"), "unknown suite 'quik'", "'quick'")
+    one_line_error(_run(*base, "--suite", "smoke", "--models", "lstn"), "unknown model 'lstn'")
+    one_line_error(_run(*base, "--suite", "smoke", "--device", "tpu"), "unknown device 'tpu'")
     bad = tmp_path / "bad.toml"
     bad.write_text('description = "x"\nsize = tiny\n\n[train]\n')
-    _one_line_error(_run(*base, "--suite", str(bad)), "bad.toml", "line 2")
+    one_line_error(_run(*base, "--suite", str(bad)), "bad.toml", "line 2")
     foreign = tmp_path / "foreign.db"
     con = sqlite3.connect(foreign)
     con.execute("CREATE TABLE t (x)")
     con.commit()
     con.close()
     before = foreign.read_bytes()
-    _one_line_error(
+    one_line_error(
         _run("bench", "run", "--suite", "smoke", "--models", "rnn", "--db", str(foreign)),
         "is not a seqae results database",
     )
-    _one_line_error(_run("bench", "results", "--db", str(foreign)), "not a seqae results")
+    one_line_error(_run("bench", "results", "--db", str(foreign)), "not a seqae results")
     assert foreign.read_bytes() == before
-    _one_line_error(_run("bench", "results", "--db", str(tmp_path / "none.db")), "no results")
+    one_line_error(_run("bench", "results", "--db", str(tmp_path / "none.db")), "no results")
 
 
 def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):

@@ -42,31 +42,23 @@ def _csv(tmp_path, text: str, name="s.csv") -> Path:
     return p
 
 
-def _one_line_error(res, *words):
-    assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
-def test_bad_input_is_one_line_and_exit_2(tmp_path):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     values = "\n".join(str(v) for v in np.sin(np.arange(300) / 5))
-    _one_line_error(_run(tmp_path / "none.csv"), "no such file")
+    one_line_error(_run(tmp_path / "none.csv"), "no such file")
     binary = tmp_path / "b.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe" * 40)
-    _one_line_error(_run(binary), "not a readable CSV")
-    _one_line_error(_run(_csv(tmp_path, "name,kind\nx,a\ny,b\n")), "no numeric column")
-    _one_line_error(_run(_csv(tmp_path, "name\nx\ny\n")), ":2:", "non-numeric")
-    _one_line_error(_run(_csv(tmp_path, "value\n")), "no rows")
+    one_line_error(_run(binary), "not a readable CSV")
+    one_line_error(_run(_csv(tmp_path, "name,kind\nx,a\ny,b\n")), "no numeric column")
+    one_line_error(_run(_csv(tmp_path, "name\nx\ny\n")), ":2:", "non-numeric")
+    one_line_error(_run(_csv(tmp_path, "value\n")), "no rows")
     gaps = _csv(tmp_path, "value\n1\n\n2\nabc\n3\n")
-    _one_line_error(_run(gaps), ":3:", "2 empty or non-numeric")
-    _one_line_error(_run(_csv(tmp_path, "a,b\n1,2\n3,4\n")), "several numeric", "--column")
-    _one_line_error(
+    one_line_error(_run(gaps), ":3:", "2 empty or non-numeric")
+    one_line_error(_run(_csv(tmp_path, "a,b\n1,2\n3,4\n")), "several numeric", "--column")
+    one_line_error(
         _run(_csv(tmp_path, "value\n" + values), "--column", "valeu"), "Did you mean 'value'"
     )
-    _one_line_error(_run(_csv(tmp_path, "value\n1\n2\n3\n"), "--window", "50"), "window")
-    _one_line_error(
+    one_line_error(_run(_csv(tmp_path, "value\n1\n2\n3\n"), "--window", "50"), "window")
+    one_line_error(
         _run(_csv(tmp_path, "timestamp,value\nnot a time,1\n"), "--window", "2"), "as a time"
     )
 

@@ -16,14 +16,6 @@ def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
-def _one_line_error(res, *words):
-    assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 def _sines(n=30, t=16, f=1, seed=0):
     rng = np.random.default_rng(seed)
     steps = np.arange(t)[None, :, None]
@@ -76,18 +68,18 @@ def test_score_writes_a_row_per_sequence_as_the_estimator_scores(fitted, tmp_pat
     assert printed.output == out.read_text()
 
 
-def test_fit_never_writes_over_a_file_without_force(fitted, tmp_path):
+def test_fit_never_writes_over_a_file_without_force(fitted, tmp_path, one_line_error):
     data, _, _, _ = fitted
     out = tmp_path / "m.seqae"
     out.write_bytes(b"precious")
-    _one_line_error(_run("fit", data, *TINY, "--out", out), "exists", "--force")
+    one_line_error(_run("fit", data, *TINY, "--out", out), "exists", "--force")
     assert out.read_bytes() == b"precious"
     res = _run("fit", data, *TINY, "--epochs", "1", "--force", "--quiet", "--out", out)
     assert res.exit_code == 0 and res.output == "", res.output
     assert len(SequenceAutoencoder.load(out).history_) == 1
 
 
-def test_fit_options_reach_the_estimator_and_bad_ones_are_one_line(tmp_path):
+def test_fit_options_reach_the_estimator_and_bad_ones_are_one_line(tmp_path, one_line_error):
     x = _sines(n=12, t=8, f=2)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "m.seqae"
@@ -109,32 +101,32 @@ def test_fit_options_reach_the_estimator_and_bad_ones_are_one_line(tmp_path):
     assert (p["noise_level"], p["batch_size"], p["validation_split"]) == (0.2, 5, 0.0)
     assert (p["schedule"], p["threshold_quantile"], p["device"]) == ("constant", 0.5, "cpu")
     data = tmp_path / "x.npy"
-    _one_line_error(_run("fit", data, "--cell", "lsmt", "--out", out, "--force"), "'lstm'")
-    _one_line_error(_run("fit", data, "--precision", "fp16", "--out", out, "--force"), "'bf16'")
-    _one_line_error(
+    one_line_error(_run("fit", data, "--cell", "lsmt", "--out", out, "--force"), "'lstm'")
+    one_line_error(_run("fit", data, "--precision", "fp16", "--out", out, "--force"), "'bf16'")
+    one_line_error(
         _run("fit", data, "--precision", "bf16", "--device", "cpu", "--out", out, "--force"),
         "needs a CUDA device",
     )
-    _one_line_error(_run("fit", tmp_path / "none.npy", "--out", tmp_path / "n.seqae"), "no such")
+    one_line_error(_run("fit", tmp_path / "none.npy", "--out", tmp_path / "n.seqae"), "no such")
 
 
-def test_score_bad_input_is_one_line_and_exit_2(fitted, tmp_path):
+def test_score_bad_input_is_one_line_and_exit_2(fitted, tmp_path, one_line_error):
     data, model, x, _ = fitted
 
     def save(name, arr):
         np.save(tmp_path / name, arr)
         return tmp_path / name
 
-    _one_line_error(_run("score", tmp_path / "none.csv", "--model", model), "no such file")
-    _one_line_error(_run("score", data, "--model", tmp_path / "none.seqae"), "no model file")
-    _one_line_error(_run("score", data, "--model", data), "not a seqae model file")
-    _one_line_error(_run("score", save("d4.npy", np.zeros((2, 3, 4, 5))), "--model", model),
+    one_line_error(_run("score", tmp_path / "none.csv", "--model", model), "no such file")
+    one_line_error(_run("score", data, "--model", tmp_path / "none.seqae"), "no model file")
+    one_line_error(_run("score", data, "--model", data), "not a seqae model file")
+    one_line_error(_run("score", save("d4.npy", np.zeros((2, 3, 4, 5))), "--model", model),
                     "(N, T, F) or (N, T)")  # fmt: skip
     nan = x.copy()
     nan[3, 4] = np.nan
-    _one_line_error(_run("score", save("nan.npy", nan), "--model", model), "NaN")
-    _one_line_error(_run("score", save("e.npy", np.zeros((0, 16))), "--model", model), "no seq")
+    one_line_error(_run("score", save("nan.npy", nan), "--model", model), "NaN")
+    one_line_error(_run("score", save("e.npy", np.zeros((0, 16))), "--model", model), "no seq")
     two = np.stack([x, x], axis=-1)
-    _one_line_error(_run("score", save("f2.npy", two), "--model", model), "2 features")
+    one_line_error(_run("score", save("f2.npy", two), "--model", model), "2 features")
     # the linear path (on for fixed-length data) takes the training length only
-    _one_line_error(_run("score", save("short.npy", x[:, :10]), "--model", model), "16 steps")
+    one_line_error(_run("score", save("short.npy", x[:, :10]), "--model", model), "16 steps")
