@@ -45,6 +45,12 @@ def test_signals_belong_to_series_datasets_only():
     mixed = '[[datasets]]\nname = "sine"\n[[datasets]]\nname = "nasa"\nsignals = ["A-1"]\n'
     with pytest.raises(SeqaeError, match="series datasets only"):
         suites.parse(mixed)
+    # training settings do not reach a detector: refused, not silently dropped
+    for bad in ("train = { epochs = 3 }", "model_train = { seqae-lstm = { epochs = 3 } }"):
+        with pytest.raises(SeqaeError, match="does not apply to the series dataset 'nasa'"):
+            suites.parse(f'[[datasets]]\nname = "nasa"\n{bad}\n')
+    with pytest.raises(SeqaeError, match=r":1: \[train\] does not apply"):
+        suites.parse('[train]\nepochs = 3\n[[datasets]]\nname = "nasa"\n')
 
 
 @needs_data

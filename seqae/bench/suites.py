@@ -241,6 +241,14 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
         dname = typed(entry, "name", str, "a dataset name", after)
         if dname not in ds.DATASETS:
             raise fail(str(ValueError(ds.DATASETS._unknown(dname))), "name", after)
+        for key in ("train", "model_train"):
+            if key in entry and ds.dataset_kind(dname) == "series":
+                raise fail(
+                    f"{key} does not apply to the series dataset {dname!r}: a detector trains "
+                    "with its own defaults; pass its arguments in model_args",
+                    key,
+                    after,
+                )
         known = ds.parameters(dname)
         params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
         for k in params:
@@ -314,6 +322,12 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
     kinds = {e.kind == "series" for e in suite.datasets}
     if len(kinds) > 1:
         raise fail("a suite holds series datasets only, or none; split it in two", "datasets")
+    if suite.detects and "train" in raw:
+        raise fail(
+            "[train] does not apply to a suite of series datasets: each detector trains with "
+            "its own defaults; pass its arguments in a dataset's model_args",
+            "train",
+        )
     return suite
 
 
