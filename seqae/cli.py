@@ -183,11 +183,12 @@ def bench_run(
         devs = devices.split(",") if devices else None
         plan = make_plan(s, models, devs, repeats, devices_here=ex.devices_here)
         tty = sys.stderr.isatty()
-        on_task = None if quiet or tty else _task_line(len(plan.tasks))
         for note in plan.notes + ex.check(plan):
             click.echo(f"note: {note}", err=True)
         with Store.open(db) as store:
             run_id = start_or_resume(store, plan, resume, ex)
+            stored = len(store.done_keys(run_id))  # a resumed run counts on from its tasks
+            on_task = None if quiet or tty else _task_line(len(plan.tasks), stored)
             # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
             on_term = signal.signal(signal.SIGTERM, _interrupt)
             try:
@@ -234,9 +235,10 @@ bench_run.help = (bench_run.help or "").replace("{suites}", _builtin_suites())
 _KEY_METRICS = ("mse", "mse_start", "f1", "roc_auc", "epoch_seconds")  # the first measured is shown
 
 
-def _task_line(total: int):
-    """A callback printing one line per finished task: task, seconds, its key metric."""
-    count = {"n": 0}
+def _task_line(total: int, stored: int = 0):
+    """A callback printing one line per finished task: ``[n/total]`` (counting on from the
+    ``stored`` tasks of a resumed run), task, seconds, its key metric."""
+    count = {"n": stored}
 
     def line(rec) -> None:
         count["n"] += 1

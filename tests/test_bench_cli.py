@@ -190,10 +190,22 @@ def test_ctrl_c_then_resume(tmp_path, monkeypatch, one_line_error):
     assert res.exit_code == 130
     assert "interrupted: 2 of 4 tasks are stored" in res.stderr and "--resume" in res.stderr
     assert st.load_runs(db)["status"].tolist() == ["interrupted"]
-    monkeypatch.setattr(runner, "run_task", real)
+    seen = []
+
+    def watching(task, data):  # the run's status while the resume runs
+        seen.append(st.load_runs(db)["status"].tolist())
+        return real(task, data)
+
+    monkeypatch.setattr(runner, "run_task", watching)
     res = _run(*args, "--resume")
     assert res.exit_code == 0, res.output
     assert "2 tasks run, 2 already stored, 0 failed" in res.stdout
+    assert seen == [["running"], ["running"]]
+    # the log lines count on from the stored tasks
+    assert [ln.split("]")[0] for ln in res.stderr.splitlines() if ln.startswith("[")] == [
+        "[3/4",
+        "[4/4",
+    ]
     rows = _task_rows(db)
     assert len(rows) == len(set(rows)) == 4 and {r[0] for r in rows} == {1}
     # --resume with nothing left to finish is an error, not a silent new run

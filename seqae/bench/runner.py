@@ -374,6 +374,7 @@ def start_or_resume(
                 f"{store.path} has no unfinished run of suite {suite.name!r} with these options "
                 f"({json.dumps(plan.options, sort_keys=True)}); drop --resume to start a new run"
             )
+        store.set_run_status(run_id, "running")  # no longer 'interrupted' while it runs
         return run_id
     env = environment(plan.devices, suite.seed)
     env["skipped_models"] = [n for n in plan.notes if n.startswith("skipping model")]
