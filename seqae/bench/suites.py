@@ -278,30 +278,24 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
             if "train" in entry
             else {}
         )
-        model_args = (
-            typed(entry, "model_args", dict, "a table of tables", after)
-            if "model_args" in entry
-            else {}
-        )
-        for m, kw in model_args.items():
-            if not isinstance(kw, dict):
-                raise fail(
-                    f"model_args.{m} must be a table of factory arguments, e.g. "
-                    f"model_args = {{ {m} = {{ hidden_size = 8 }} }}; got {kw!r}",
-                    "model_args",
-                    after,
-                )
-        model_train = {}
-        if "model_train" in entry:
-            for m, kw in typed(entry, "model_train", dict, "a table of tables", after).items():
+        per_model: dict[str, dict[str, Any]] = {}  # key = { model = { ... } }
+        for key, what, example in (
+            ("model_args", "factory arguments", "hidden_size = 8"),
+            ("model_train", "training settings", "lr = 1e-3"),
+        ):
+            per_model[key] = (
+                typed(entry, key, dict, "a table of tables", after) if key in entry else {}
+            )
+            for m, kw in per_model[key].items():
                 if not isinstance(kw, dict):
                     raise fail(
-                        f"model_train.{m} must be a table of training settings, e.g. "
-                        f"model_train = {{ {m} = {{ lr = 1e-3 }} }}; got {kw!r}",
-                        "model_train",
+                        f"{key}.{m} must be a table of {what}, e.g. "
+                        f"{key} = {{ {m} = {{ {example} }} }}; got {kw!r}",
+                        key,
                         after,
                     )
-                model_train[m] = _train_table(kw, fail, after)
+        model_args = per_model["model_args"]
+        model_train = {m: _train_table(t, fail, after) for m, t in per_model["model_train"].items()}
         models = patterns(entry, "models", after) if "models" in entry else None
         sigs = None
         if "signals" in entry:
