@@ -460,12 +460,13 @@ def detect(
         until = int(train_until) if train_until.strip().isdigit() else train_until
     det = SeriesDetector(cell, window=window, threshold=threshold, seed=seed, verbose=not quiet)
     det.fit(series, train_until=until)
-    found = det.detect(series)
+    scores = det.score_points(series)
+    found = det.intervals(scores, series.index)
     found.to_csv(out, index=False)
     if plot:
         from seqae.detection.io import plot_detection
 
-        plot_detection(series, det.score_points(series), found, plot)
+        plot_detection(series, scores, found, plot)
     if not quiet:
         click.echo(
             f"{len(found)} anomalous interval(s) in {len(series):,} steps (window "

@@ -291,10 +291,16 @@ class _Estimator(BaseEstimator):
         return self.decode(z, **kwargs)
 
     # -- saving ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, extra: dict[str, str] | None = None) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike,
+        extra: dict[str, str] | None = None,
+        extra_tensors: dict[str, Tensor] | None = None,
+    ) -> Path:
         """Write configuration, weights and normaliser to one safetensors file, atomically.
 
-        ``extra``: more string metadata to store beside (a detector's own settings).
+        ``extra``, ``extra_tensors``: more string metadata and tensors to store beside (a
+        detector's own settings and training scores); ``load(..., with_meta=True)`` returns them.
         """
         from safetensors.torch import save_file
 
@@ -305,6 +311,7 @@ class _Estimator(BaseEstimator):
         }
         tensors["norm.mean"] = self.mean_.contiguous()
         tensors["norm.std"] = self.std_.contiguous()
+        tensors.update({f"extra.{k}": v.contiguous() for k, v in (extra_tensors or {}).items()})
         meta = {
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
@@ -330,7 +337,8 @@ class _Estimator(BaseEstimator):
     def load(cls, path: str | os.PathLike, device: str = "cpu", with_meta: bool = False):
         """Read a file written by :meth:`save` (no pickle: safetensors and JSON only).
 
-        ``with_meta``: return ``(estimator, metadata)``, the file's string metadata too.
+        ``with_meta``: return ``(estimator, metadata, extra_tensors)``: the file's string
+        metadata and the tensors saved with ``extra_tensors`` too.
         """
         from safetensors import safe_open
 
@@ -361,6 +369,7 @@ class _Estimator(BaseEstimator):
             model_args = json.loads(meta["model_args"])
         est = est_cls(**params)
         est.mean_, est.std_ = tensors.pop("norm.mean"), tensors.pop("norm.std")
+        extras = {k[6:]: tensors.pop(k) for k in list(tensors) if k.startswith("extra.")}
         est.model_args_ = model_args
         est.model_ = est._make_model(model_args)
         state = {k.removeprefix("model."): v for k, v in tensors.items()}
@@ -371,7 +380,7 @@ class _Estimator(BaseEstimator):
             from io import StringIO
 
             est.history_ = pd.read_json(StringIO(meta["history"]), orient="split")
-        return (est, meta) if with_meta else est
+        return (est, meta, extras) if with_meta else est
 
     # -- internals ------------------------------------------------------------------------
     def _require_fitted(self) -> None:

@@ -61,6 +61,25 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     one_line_error(
         _run(_csv(tmp_path, "timestamp,value\nnot a time,1\n"), "--window", "2"), "as a time"
     )
+    one_line_error(
+        _run(_csv(tmp_path, "timestamp,value\n1,1\n2,2\n"), "--column", "timestamp"),
+        "'timestamp' is the time column",
+    )
+    backwards = _csv(tmp_path, "timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n")
+    one_line_error(_run(backwards, "--window", "2"), "times go backwards at step 1")
+    zoned = _csv(tmp_path, "timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,2\n")
+    one_line_error(_run(zoned, "--train-until", "2025-12-31", "--window", "2"), "before the")
+
+
+def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
+    from seqae.detection.io import read_series
+
+    epoch = _csv(tmp_path, "timestamp,value\n1222819200,1.5\n1222819500,2.5\n")
+    s = read_series(epoch)  # Orion's CSV convention: epoch seconds
+    assert s.index[0] == pd.Timestamp("2008-10-01") and s.tolist() == [1.5, 2.5]
+    dst = _csv(tmp_path, "timestamp,value\n2026-03-29T01:00+01:00,1\n2026-03-29T03:00+02:00,2\n")
+    s = read_series(dst)  # the offset changes at a daylight-saving switch: read as UTC
+    assert s.index[1] - s.index[0] == pd.Timedelta("1h") and str(s.index.tz) == "UTC"
 
 
 def test_a_small_csv_end_to_end(tmp_path):

@@ -1,11 +1,15 @@
 """SeriesDetector end to end on a labelled synthetic series; thresholds and pruning by hand."""
 
+import copy
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
 
 import seqae
+from seqae import SequenceAutoencoder
 from seqae.data import anomaly_series, intervals
 from seqae.detection import choose_window
 from seqae.detection import thresholds as th
@@ -67,6 +71,18 @@ def test_save_load_and_clone(fitted, series, tmp_path):
         again.score_points(series[["value"]]), fitted.score_points(series[["value"]]), rtol=1e-5
     )
     pd.testing.assert_frame_equal(again.detect(series[["value"]]), fitted.detect(series[["value"]]))
+    assert again.set_params(threshold="pot").threshold_ == pytest.approx(
+        th.pot_level(fitted.decision_scores_, fitted.risk)
+    )  # the training scores travel in the file, so a loaded detector re-thresholds
+    # a file of an earlier seqae: no scale_ in its settings, no training scores beside
+    state = json.loads(SequenceAutoencoder.load(path, with_meta=True)[1]["detector"])
+    del state["scale_"]
+    old = fitted.autoencoder_.save(tmp_path / "old.seqae", extra={"detector": json.dumps(state)})
+    old = seqae.SeriesDetector.load(old)
+    assert old.scale_.tolist() == [1.0] and old.decision_scores_ is None
+    with pytest.raises(ValueError, match=r"needs the training scores.*fit it again"):
+        old.set_params(threshold="quantile")
+    assert old.threshold == "dynamic"  # refused: nothing changed
     twin = clone(fitted)
     assert twin.get_params() == fitted.get_params() and twin.get_params()["hidden_size"] == 16
     with pytest.raises(ValueError, match="not a SeriesDetector"):
@@ -110,3 +126,70 @@ def test_thresholds_by_hand():
     assert th.quantile(np.array([0.5, 5.0]), train, 0.99).tolist() == [False, True]
     d = th.dynamic(np.r_[np.random.default_rng(1).normal(1, 0.1, 600), [5.0, 5.0]], window=602)
     assert d[-2:].all() and d[:600].sum() <= 3
+
+
+def test_set_params_moves_the_level_with_the_threshold(fitted, series):
+    det = copy.deepcopy(fitted)  # the module's fitted detector stays as it is
+    assert det.threshold_ is None  # "dynamic" sets its level on the scores it flags
+    det.set_params(threshold="quantile", q=0.9)
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.9))
+    det.set_params(q=0.5)
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.5))
+    assert det.detect(series[["value"]])["start"].size >= 1
+
+
+def test_scores_in_chunks_equal_scores_at_once(fitted, series, monkeypatch):
+    from seqae.detection import detector
+
+    whole = fitted.score_points(series[["value"]])
+    monkeypatch.setattr(detector, "SCORE_CHUNK", 7)  # 3000 - window + 1 windows, 7 at a time
+    np.testing.assert_allclose(fitted.score_points(series[["value"]]), whole, rtol=1e-5)
+
+
+def test_each_feature_scored_in_its_training_sd(series):
+    # the autoencoder standardises its inputs, so a feature in other units is the same model;
+    # the scores must not change either (were: the feature with the largest units dominated)
+    x = series["value"].to_numpy()
+    two = pd.DataFrame({"a": x, "b": np.roll(x, 7)})
+    kw = {"window": 40, "train_until": 1000}
+    det = seqae.SeriesDetector(**QUICK, window=kw["window"])
+    small = det.fit(two, train_until=kw["train_until"]).score_points(two)
+    big_units = two.assign(b=1000.0 * two["b"])
+    det = seqae.SeriesDetector(**QUICK, window=kw["window"])
+    big = det.fit(big_units, train_until=kw["train_until"]).score_points(big_units)
+    np.testing.assert_allclose(big, small, rtol=1e-3)
+
+
+def test_times_from_a_timestamp_column_and_their_checks():
+    from seqae.detection.detector import SeriesDetector, _as_series
+
+    epoch = 1_222_819_200 + 300 * np.arange(6)  # 2008-10-01, every 5 minutes, in seconds
+    values, index = _as_series(pd.DataFrame({"timestamp": epoch, "value": np.arange(6.0)}))
+    assert values.shape == (6, 1)  # the time is not a feature
+    assert index[0] == pd.Timestamp("2008-10-01") and index[1] - index[0] == pd.Timedelta("5min")
+    _, index = _as_series(pd.DataFrame({"timestamp": epoch * 1000, "value": np.arange(6.0)}))
+    assert index[0] == pd.Timestamp("2008-10-01")  # milliseconds
+    backwards = pd.Series(np.arange(6.0), index=index[::-1])
+    with pytest.raises(ValueError, match=r"times go backwards at step 1.*sort it"):
+        _as_series(backwards)
+    utc = pd.date_range("2026-03-01", periods=48, freq="h", tz="UTC")
+    assert SeriesDetector._n_train("2026-03-01 09:00", utc) == 10  # a wall time in the zone
+    naive = utc.tz_localize(None)
+    with pytest.raises(ValueError, match="has a time zone and the series' times have none"):
+        SeriesDetector._n_train("2026-03-01T09:00Z", naive)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"q": 99}, "q must be in \\(0, 1\\)"),
+        ({"risk": 0}, "risk must be in \\(0, 1\\)"),
+        ({"k": 0}, "k must be > 0"),
+        ({"prune": 1.0}, "prune must be in \\[0, 1\\) or None"),
+    ],
+)
+def test_threshold_settings_checked_at_construction(bad, message):
+    with pytest.raises(ValueError, match=message):
+        seqae.SeriesDetector(**bad)
+    with pytest.raises(ValueError, match=message):
+        seqae.SeriesDetector().set_params(**bad)

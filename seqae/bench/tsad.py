@@ -127,8 +127,7 @@ def run(
     found_own: list[tuple[int, int]] = []
     detect_s = score_s
     for name in THRESHOLDS:  # one fit, every threshold on the same scores
-        det.set_params(threshold=name)
-        det.threshold_ = det.threshold_level()
+        det.set_params(threshold=name)  # sets threshold_ from the training scores
         t0 = time.perf_counter()
         table = det.intervals(scores)
         found = list(zip(table["start"].tolist(), table["end"].tolist(), strict=True))

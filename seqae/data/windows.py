@@ -33,15 +33,15 @@ class Windows:
         """Map window scores back to the series' steps.
 
         window_scores: (N,) one score per window, or (N, length) one score per window step.
-        A step's score is the ``reduce`` ("max" or "mean") over every window covering it.
-        Output: float64 Series indexed like the source series.
+        A step's score is the ``reduce`` ("max", "mean" or "sum") over every window covering
+        it. Output: float64 Series indexed like the source series.
         """
         s = np.asarray(window_scores, dtype=np.float64)
         N, L = len(self.starts), self.length
         if s.shape not in ((N,), (N, L)):
             raise ValueError(f"window_scores must have shape ({N},) or ({N}, {L}), got {s.shape}")
-        if reduce not in ("max", "mean"):
-            raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
+        if reduce not in ("max", "mean", "sum"):
+            raise ValueError(f"reduce must be 'max', 'mean' or 'sum', got {reduce!r}")
         out = np.full(self.n_steps, -np.inf if reduce == "max" else 0.0)
         count = np.zeros(self.n_steps)
         # Loop over the L offsets inside a window: for a fixed offset every window hits a
@@ -82,6 +82,17 @@ def _as_matrix(data: np.ndarray | pd.Series | pd.DataFrame) -> tuple[np.ndarray,
     return arr, pd.RangeIndex(len(arr)), names
 
 
+def check_finite(values: np.ndarray, index: pd.Index) -> None:
+    """A ValueError naming the first step of ``values`` ``(T, F)`` with a NaN or an inf."""
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        first = index[int(np.argmax(bad))]
+        raise ValueError(
+            f"series has {int(bad.sum())} steps with NaN or inf, first at {first}; "
+            "fill or drop them before windowing"
+        )
+
+
 def windows(data: np.ndarray | pd.Series | pd.DataFrame, length: int, stride: int = 1) -> Windows:
     """Cut ``data`` (T,), (T, F), a Series or a DataFrame into windows of ``length`` steps.
 
@@ -97,13 +108,7 @@ def windows(data: np.ndarray | pd.Series | pd.DataFrame, length: int, stride: in
         raise ValueError(f"window length {length} is longer than the series ({T} steps)")
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        first = index[int(np.argmax(bad))]
-        raise ValueError(
-            f"series has {int(bad.sum())} steps with NaN or inf, first at {first}; "
-            "fill or drop them before windowing"
-        )
+    check_finite(values, index)
     starts = np.arange(0, T - length + 1, stride, dtype=np.int64)
     if starts[-1] != T - length:  # cover the tail too
         starts = np.append(starts, T - length)

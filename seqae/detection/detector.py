@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator
 
 from seqae.detection import thresholds as th
@@ -23,6 +24,7 @@ from seqae.metrics import events_from_flags
 THRESHOLDS = ("dynamic", "sigma", "quantile", "pot")
 WINDOW_RANGE = (16, 200)  # a window chosen from the data lies here
 DEFAULT_WINDOW = 100  # when the series shows no period: Orion's window
+SCORE_CHUNK = 8192  # windows reconstructed at a time when scoring: memory O(chunk), not O(T)
 
 
 def choose_window(values: np.ndarray) -> int:
@@ -48,17 +50,31 @@ def choose_window(values: np.ndarray) -> int:
 
 
 def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
-    """``(T, F)`` float64 values and the index (timestamps when the input has them)."""
-    from seqae.data.windows import _as_matrix
+    """``(T, F)`` float64 values and the index (timestamps when the input has them).
+
+    A DataFrame's time is its first datetime column, else a column named "timestamp" (epoch
+    numbers included, see :func:`~seqae.detection.io.as_times`); never a feature. Times must
+    not go backwards; NaN and inf are refused, naming the first step.
+    """
+    from seqae.data.windows import _as_matrix, check_finite
+    from seqae.detection.io import as_times
 
     if isinstance(series, pd.DataFrame):
         times = [c for c in series.columns if pd.api.types.is_datetime64_any_dtype(series[c])]
-        if times:
-            series = series.set_index(times[0])
+        if times or "timestamp" in series.columns:
+            name = times[0] if times else "timestamp"
+            series = series.drop(columns=name).set_index(as_times(series[name]))
     values, index, _ = _as_matrix(series)
     if len(values) == 0:
         raise ValueError("the series is empty: got 0 steps")
-    return values, index  # NaN and inf: refused by windows(), naming the first step
+    if isinstance(index, pd.DatetimeIndex) and not index.is_monotonic_increasing:
+        back = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        raise ValueError(
+            f"the series' times go backwards at step {back} ({index[back - 1]} then "
+            f"{index[back]}); sort it by time first (sort_index() or sort_values)"
+        )
+    check_finite(values, index)
+    return values, index
 
 
 class SeriesDetector(BaseEstimator):
@@ -121,18 +137,39 @@ class SeriesDetector(BaseEstimator):
             v = getattr(self, name)
             if v is not None and int(v) < (2 if name == "window" else 0 if name == "pad" else 1):
                 raise ValueError(f"{name} must be a positive number of steps or None, got {v}")
+        for name, ok, what in (
+            ("k", self.k > 0, "> 0 (standard deviations)"),
+            ("q", 0 < self.q < 1, "in (0, 1), e.g. 0.99"),
+            ("risk", 0 < self.risk < 1, "in (0, 1), e.g. 1e-3"),
+            ("prune", self.prune is None or 0 <= self.prune < 1, "in [0, 1) or None"),
+        ):
+            if not ok:
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)}")
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {**super().get_params(deep), **self.autoencoder_params}
 
     def set_params(self, **params: Any) -> SeriesDetector:
+        """Set settings (its own and the autoencoder's); a refused one leaves all as they were.
+
+        On a fitted detector a new ``threshold``, ``q`` or ``risk`` sets ``threshold_`` anew.
+        """
         own = set(self._get_param_names())
-        for name, value in params.items():
-            if name in own:
+        before = ({n: getattr(self, n) for n in own}, dict(self.autoencoder_params))
+        try:
+            for name, value in params.items():
+                if name in own:
+                    setattr(self, name, value)
+                else:
+                    self.autoencoder_params[name] = value
+            self._validate()
+            if hasattr(self, "autoencoder_") and {"threshold", "q", "risk"} & set(params):
+                self.threshold_ = self.threshold_level()  # the level follows the new settings
+        except (ValueError, TypeError):
+            for name, value in before[0].items():
                 setattr(self, name, value)
-            else:
-                self.autoencoder_params[name] = value
-        self._validate()
+            self.autoencoder_params = before[1]
+            raise
         return self
 
     # -- fit ------------------------------------------------------------------------------
@@ -156,6 +193,8 @@ class SeriesDetector(BaseEstimator):
         self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
         self.window_, self.stride_, self.n_train_ = window, stride, n_train
         self.n_features_ = values.shape[1]
+        sd = train.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
         self.decision_scores_ = self._scores(train)
         self.threshold_ = self.threshold_level()
         return self
@@ -163,6 +202,11 @@ class SeriesDetector(BaseEstimator):
     def threshold_level(self) -> float | None:
         """The score level of "quantile" and "pot" from the training scores; None for the
         windowed thresholds, which set theirs on the scores they flag."""
+        if self.threshold in ("quantile", "pot") and self.decision_scores_ is None:
+            raise ValueError(
+                f"threshold={self.threshold!r} needs the training scores, which this detector's "
+                "file does not hold (an earlier seqae wrote it); fit it again"
+            )
         if self.threshold == "quantile":
             return float(np.quantile(self.decision_scores_, self.q))
         if self.threshold == "pot":
@@ -197,6 +241,13 @@ class SeriesDetector(BaseEstimator):
             raise ValueError(
                 f"train_until={train_until!r} is neither a position nor a time"
             ) from None
+        if index.tz is not None and ts.tzinfo is None:
+            ts = ts.tz_localize(index.tz)  # a wall time in the series' own zone
+        elif index.tz is None and ts.tzinfo is not None:
+            raise ValueError(
+                f"train_until={train_until!r} has a time zone and the series' times have none; "
+                "give it without one"
+            )
         n = int((index <= ts).sum())
         if n == 0:
             raise ValueError(f"train_until={ts} is before the series starts ({index[0]})")
@@ -204,12 +255,22 @@ class SeriesDetector(BaseEstimator):
 
     # -- scores and events ----------------------------------------------------------------
     def _scores(self, values: np.ndarray) -> np.ndarray:
+        """Smoothed step errors ``(T,)`` of ``values`` ``(T, F)``: every window (stride 1)
+        reconstructed, SCORE_CHUNK windows at a time; a step's error is the mean over the
+        windows covering it of |x - reconstruction|, each feature in its training sd."""
         from seqae.data.windows import windows
 
-        w = windows(values, self.window_, 1)
-        recon = self.autoencoder_.reconstruct(w.X)  # (N, L, F)
-        err = np.abs(recon - w.X).mean(axis=2)  # (N, L)
-        per_step = w.to_series(err, reduce="mean").to_numpy()
+        L, T = self.window_, len(values)
+        sums, counts = np.zeros(T), np.zeros(T)
+        for first in range(0, T - L + 1, SCORE_CHUNK):
+            part = values[first : min(first + SCORE_CHUNK, T - L + 1) + L - 1]
+            w = windows(part, L, 1)
+            recon = self.autoencoder_.reconstruct(w.X)  # (n, L, F)
+            err = (np.abs(recon - w.X) / self.scale_).mean(axis=2)  # (n, L)
+            sums[first : first + len(part)] += w.to_series(err, reduce="sum").to_numpy()
+            ones = np.ones(len(w.starts))
+            counts[first : first + len(part)] += w.to_series(ones, reduce="sum").to_numpy()
+        per_step = sums / counts
         width = self.smooth or max(1, round(0.01 * len(values)))
         return pd.Series(per_step).rolling(width, center=True, min_periods=1).mean().to_numpy()
 
@@ -291,16 +352,20 @@ class SeriesDetector(BaseEstimator):
             "stride_": self.stride_,
             "n_train_": self.n_train_,
             "n_features_": self.n_features_,
+            "scale_": self.scale_.tolist(),
             "threshold_": self.threshold_,
         }
-        return self.autoencoder_.save(path, extra={"detector": json.dumps(state)})
+        scores = {"decision_scores": torch.from_numpy(np.array(self.decision_scores_, np.float64))}
+        return self.autoencoder_.save(
+            path, extra={"detector": json.dumps(state)}, extra_tensors=scores
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SeriesDetector:
         """Read a file written by :meth:`save` (safetensors and JSON; nothing unpickled)."""
         from seqae.estimators import SequenceAutoencoder
 
-        ae, meta = SequenceAutoencoder.load(path, with_meta=True)
+        ae, meta, tensors = SequenceAutoencoder.load(path, with_meta=True)
         if "detector" not in meta:
             raise ValueError(f"{path} holds a SequenceAutoencoder, not a SeriesDetector")
         state = json.loads(meta["detector"])
@@ -308,7 +373,10 @@ class SeriesDetector(BaseEstimator):
         det.autoencoder_ = ae
         for name in ("window_", "stride_", "n_train_", "n_features_", "threshold_"):
             setattr(det, name, state[name])
-        det.decision_scores_ = None
+        # files of an earlier seqae: errors in raw units, no training scores
+        det.scale_ = np.asarray(state.get("scale_", [1.0] * det.n_features_))
+        scores = tensors.get("decision_scores")
+        det.decision_scores_ = None if scores is None else scores.numpy()
         return det
 
 

@@ -9,12 +9,39 @@ import pandas as pd
 
 from seqae._registry import did_you_mean
 
+# Numeric times are epoch times; their unit follows from their size (2001-2286 in seconds
+# lies in [1e9, 1e10), in milliseconds in [1e12, 1e13), ...): the first bound they are under.
+EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (np.inf, "ns"))
+
+
+def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex:
+    """A time column as a DatetimeIndex: strings parsed, numbers read as epoch seconds (or ms,
+    us, ns by their size); mixed UTC offsets converted to UTC. One ValueError naming the first
+    row that is no time (``where``: the file, for the message)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return pd.DatetimeIndex(column, name=column.name)
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        top = float(np.nanmax(np.abs(column.to_numpy(float)))) if len(column) else 0.0
+        unit = next(u for bound, u in EPOCH_UNITS if top < bound)
+        times = pd.to_datetime(column, unit=unit, errors="coerce")
+    else:
+        try:
+            times = pd.to_datetime(column, errors="coerce")
+        except ValueError:  # offsets that differ (a daylight-saving change): read as UTC
+            times = pd.to_datetime(column, errors="coerce", utc=True)
+    if times.isna().any():
+        row = int(np.argmax(times.isna().to_numpy()))
+        at = f"{where}:{row + 2}" if where else f"row {row}"
+        raise ValueError(f"{at}: cannot read {column.iloc[row]!r} as a time")
+    return pd.DatetimeIndex(times, name=column.name)
+
 
 def read_series(path: str | Path, column: str | None = None, timestamp: str | None = None):
     """One numeric column of a CSV as a Series (indexed by its time column when it has one).
 
     ``column``: the value column; None takes the only numeric one. ``timestamp``: the time
-    column; None takes one named "timestamp" when present. Every problem is one ValueError.
+    column (see :func:`as_times`); None takes one named "timestamp" when present. Every
+    problem is one ValueError.
     """
     path = Path(path)
     if not path.is_file():
@@ -33,12 +60,11 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
         if name is not None and name not in df.columns:
             hint = did_you_mean(name, names)
             raise ValueError(f"{path} has no {what} {name!r}.{hint} Columns: {', '.join(names)}")
+    if column is not None and column == timestamp:
+        raise ValueError(f"{path}: {column!r} is the time column; pick a value column")
     if timestamp is not None:
-        times = pd.to_datetime(df[timestamp], errors="coerce")
-        if times.isna().any():
-            row = int(np.argmax(times.isna().to_numpy()))
-            raise ValueError(f"{path}:{row + 2}: cannot read {df[timestamp].iloc[row]!r} as a time")
-        df = df.drop(columns=timestamp).set_index(pd.DatetimeIndex(times, name=timestamp))
+        times = as_times(df[timestamp], where=str(path))
+        df = df.drop(columns=timestamp).set_index(times)
     numeric = [
         c
         for c in df.columns
