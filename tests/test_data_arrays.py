@@ -24,7 +24,10 @@ def test_csv_one_sequence_per_row_with_or_without_a_header(tmp_path):
     pd.DataFrame(x, columns=[f"t{i}" for i in range(6)]).to_csv(tmp_path / "h.csv", index=False)
     pd.DataFrame(x).to_csv(tmp_path / "n.csv", index=False, header=False)
     pd.DataFrame(x).to_csv(tmp_path / "p.csv", index=False)  # pandas' header 0,1,...,5
-    for name in ("h.csv", "n.csv", "p.csv"):
+    # DataFrame.to_csv's default writes its index as an unnamed first column: not a step
+    pd.DataFrame(x, columns=[f"t{i}" for i in range(6)]).to_csv(tmp_path / "ih.csv")
+    pd.DataFrame(x).to_csv(tmp_path / "ip.csv")
+    for name in ("h.csv", "n.csv", "p.csv", "ih.csv", "ip.csv"):
         got = read_sequences(tmp_path / name)
         assert got.shape == (4, 6, 1), name
         np.testing.assert_allclose(got[..., 0], x, rtol=1e-6)

@@ -77,8 +77,13 @@ def _read_csv(path: Path) -> np.ndarray:
     values = df.apply(lambda col: pd.to_numeric(col, errors="coerce"))  # text, "": NaN
     header = None
     first = df.iloc[0].tolist()
-    if values.iloc[0].isna().all() or first == [str(i) for i in range(len(first))]:
+    numbered = [str(i) for i in range(len(first))]  # pandas' default column names
+    if values.iloc[0].isna().all() or first in (numbered, ["", *numbered[:-1]]):
         header, df, values = df.iloc[0], df.iloc[1:], values.iloc[1:]
+    if header is not None and header.iat[0] in ("", "Unnamed: 0") and df.shape[1] > 1:
+        index = values.iloc[:, 0].to_numpy()
+        if np.array_equal(index, np.arange(len(index))):  # DataFrame.to_csv's own index column
+            header, df, values = header.iloc[1:], df.iloc[:, 1:], values.iloc[:, 1:]
     bad = values.isna().to_numpy()
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
