@@ -344,10 +344,13 @@ def test_two_run_ids_of_one_database(tmp_path):
         for rep, off in enumerate(SPREAD):
             m = {"train_samples_per_s": 6000.0 * (1 + 0.01 * off), "params": 120}
             s.add_task(run, _task("rnn", "sine", "cpu", rep, m))
-    (tmp_path / "out" / "figures").mkdir(parents=True)
-    (tmp_path / "out" / "figures" / "anomaly_scores.png").write_bytes(b"stale")
+    figures = tmp_path / "out" / "figures"
+    render.report_from_db(path, tmp_path / "out", runs=["1"])
+    assert (figures / "anomaly_scores.png").is_file()
+    (figures / "mine.png").write_bytes(b"the user's own figure")
     files = render.report_from_db(path, tmp_path / "out", runs=["2"], baseline="1")
-    assert not (tmp_path / "out" / "figures" / "anomaly_scores.png").exists()  # no scores
+    assert not (figures / "anomaly_scores.png").exists()  # run 2 has no scores: not kept
+    assert (figures / "mine.png").read_bytes() == b"the user's own figure"  # never deleted
     cmp = pd.read_csv(tmp_path / "out" / "tables" / "comparison.csv")
     assert len(cmp) == 2 and set(cmp["metric"]) == {"train_samples_per_s", "params"}
     assert cmp.set_index("metric").loc["train_samples_per_s", "ratio"] == pytest.approx(2.0)

@@ -60,6 +60,9 @@ pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem;white-spac
 """
 
 
+MANIFEST = ".seqae-report-files"  # in the report folder: the figures and tables last written
+
+
 @dataclass
 class ReportFiles:
     """What :func:`write_report` wrote."""
@@ -167,9 +170,14 @@ def write_report(
     fig_dir, tab_dir = out / "figures", out / "tables"
     fig_dir.mkdir(parents=True, exist_ok=True)
     tab_dir.mkdir(parents=True, exist_ok=True)
-    # A re-render must not keep figures or tables the new data no longer have.
-    for stale in [*fig_dir.glob("*.png"), *fig_dir.glob("*.svg"), *tab_dir.glob("*.csv")]:
-        stale.unlink()
+    # A re-render must not keep figures or tables the new data no longer have; it removes
+    # what the last render listed in its manifest, never a file of the user's own.
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        for rel in manifest.read_text(encoding="utf-8").splitlines():
+            old = out / rel
+            if rel.startswith(("figures/", "tables/")) and ".." not in rel and old.is_file():
+                old.unlink()
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
 
     def csv(df: pd.DataFrame, name: str) -> None:
@@ -238,6 +246,8 @@ def write_report(
     files.markdown.write_text(
         f"# {title}\n\n{meta}\n\n{toc}\n" + "\n".join(doc.m), encoding="utf-8"
     )
+    written = [p.relative_to(out).as_posix() for p in [*files.figures, *files.tables]]
+    manifest.write_text("".join(f"{rel}\n" for rel in written), encoding="utf-8")
     return files
 
 
