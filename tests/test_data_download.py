@@ -66,11 +66,27 @@ def test_fetch_url_good_checksum_is_cached(served, tmp_path):
     (www / "file.bin").write_bytes(data)
     cache = tmp_path / "cache"
     path = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
-    assert path == cache / "downloads" / "file.bin" and path.read_bytes() == data
+    folder = cache / "downloads" / dl.url_key(server.base + "file.bin")
+    assert path == folder / "file.bin" and path.read_bytes() == data
     assert len(server.hits) == 1
     again = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
     assert again == path and len(server.hits) == 1  # the second fetch never hit the server
     assert _all_files(cache) == [path]  # no temporary files left
+
+
+def test_two_urls_of_one_file_name_never_share_a_file(served, tmp_path):
+    www, server = served
+    for sub, data in (("a", b"first\n"), ("b", b"second\n")):
+        (www / sub).mkdir()
+        (www / sub / "x.csv").write_bytes(data)
+    cache = tmp_path / "cache"
+    a = fetch(server.base + "a/x.csv", cache=cache)
+    b = fetch(server.base + "b/x.csv", cache=cache)
+    assert a != b and a.read_bytes() == b"first\n" and b.read_bytes() == b"second\n"
+    # a mistyped checksum for a file already cached: refused, and the good file is kept
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        fetch(server.base + "a/x.csv", sha256="1" * 64, cache=cache)
+    assert a.read_bytes() == b"first\n"
 
 
 def test_fetch_bad_checksum_keeps_nothing(served, tmp_path):
@@ -264,7 +280,7 @@ def test_cli_data_list_and_fetch(served, tmp_path):
         cli, ["data", "fetch", url, "--sha256", _sha(b"a,b\n1,2\n"), "--cache", str(cache)]
     )
     assert res.exit_code == 0, res.output
-    assert res.output.strip() == str(cache / "downloads" / "x.csv")
+    assert res.output.strip() == str(cache / "downloads" / dl.url_key(url) / "x.csv")
     res = runner.invoke(
         cli, ["data", "fetch", url, "--sha256", "1" * 64, "--cache", str(tmp_path / "c2")]
     )

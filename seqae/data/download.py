@@ -328,10 +328,9 @@ def _get(f: RemoteFile, folder: Path) -> Path:
     if f.extract:
         return _get_archive(f, folder)
     dest = folder / f.path
-    if dest.is_file():
-        if _check(dest, f)[0]:
-            return dest  # a verified cache hit: no network
-        dest.unlink()  # stale or damaged: fetch it again
+    if dest.is_file() and _check(dest, f)[0]:
+        return dest  # a verified cache hit: no network
+    # stale or damaged: fetched again, and replaced only by a download that passes its check
     tmp = _stream(f.url, dest)
     try:
         ok, got = _check(tmp, f)
@@ -394,13 +393,19 @@ def _is_url(s: str) -> bool:
     return urllib.parse.urlsplit(s).scheme in ("http", "https", "ftp", "file")
 
 
+def url_key(url: str) -> str:
+    """The folder of ``<cache>/downloads`` that holds the file of ``url``."""
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
 def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None = None) -> Path:
     """Download a known dataset, one of its files, or any URL into the cache; return its path.
 
     - a dataset name ("mnist", "fashion-mnist", "nab", "ecg5000", "nasa"): every file; returns the
       dataset's folder (``<cache>/mnist``, ..., ``<cache>/ucr/ECG5000``);
     - "<name>/<file path>" (e.g. "nab/labels/combined_windows.json"): that one file;
-    - a URL: saved as ``<cache>/downloads/<file name>``, checked against ``sha256`` if given.
+    - a URL: saved as ``<cache>/downloads/<12 hex digits of the URL's sha256>/<file name>``
+      (two URLs never share a file), checked against ``sha256`` if given.
 
     ``cache`` defaults to ``cache_dir()``. Files already in the cache are checked locally and
     not downloaded again. A checksum mismatch raises ``ValueError`` naming the file, the
@@ -411,7 +416,9 @@ def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None 
         name = Path(urllib.parse.urlsplit(name_or_url).path).name
         if not name:
             raise SeqaeError(f"URL {name_or_url} has no file name at the end of its path")
-        return _get(RemoteFile(name_or_url, name, sha256), root / "downloads")
+        return _get(
+            RemoteFile(name_or_url, name, sha256), root / "downloads" / url_key(name_or_url)
+        )
     if sha256 is not None:
         raise SeqaeError(f"sha256= applies to URLs only; {name_or_url!r} has pinned checksums")
     name, _, rel = name_or_url.partition("/")
