@@ -56,13 +56,17 @@ def test_suite_by_path(tmp_path):
     assert s.name == "mine" and s.size == "tiny" and s.train == {"epochs": 1}
     assert s.datasets[0].label == "sine(length=8,n=16)"
     assert s.measure_config(s.datasets[0]).epochs == 1
+    p.write_text(GOOD.replace("epochs = 1", 'epochs = 1\nschedule = "onecycle"'))
+    assert suites.load(str(p)).measure_config(s.datasets[0]).schedule == "onecycle"
 
 
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         (GOOD.replace('size = "tiny"', 'size = "tiny'), 3, "malformed TOML"),
-        (GOOD.replace("epochs = 1", "epoch = 1"), 6, "unknown training setting 'epoch'"),
+        (GOOD.replace("epochs = 1", "epoch = 1"), 6, "setting 'epoch'. Did you mean 'epochs'"),
+        (GOOD.replace("epochs = 1", "schedule = 1"), 6, "schedule must be a string"),
+        (GOOD.replace("epochs = 1", 'schedule = "cosine"'), 6, "unknown schedule 'cosine'"),
         (GOOD.replace("epochs = 1", "epochs = 1.5"), 6, "epochs must be an integer"),
         (GOOD.replace("length = 8", "lenght = 8"), 11, "has no parameter 'lenght'"),
         (GOOD.replace('name = "sine"', 'name = "sines"'), 9, "unknown dataset 'sines'"),

@@ -51,6 +51,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from seqae._registry import did_you_mean
 from seqae.bench import datasets as ds
 from seqae.bench.measure import MeasureConfig
 from seqae.errors import SeqaeError
@@ -333,10 +334,18 @@ def _train_table(table: dict[str, Any], fail, after: int) -> dict[str, Any]:
     keys = MeasureConfig.keys()
     for k, v in table.items():
         if k not in keys:
+            hint = did_you_mean(k, keys)
             raise fail(
-                f"unknown training setting {k!r}; expected some of {', '.join(keys)}", k, after
+                f"unknown training setting {k!r}.{hint} Expected some of {', '.join(keys)}",
+                k,
+                after,
             )
-        want_int = isinstance(getattr(MeasureConfig, k, None), int)
+        default = getattr(MeasureConfig, k, None)
+        if isinstance(default, str):  # a name, e.g. schedule = "onecycle"
+            if not isinstance(v, str):
+                raise fail(f"{k} must be a string, got {v!r}", k, after)
+            continue
+        want_int = isinstance(default, int)
         if isinstance(v, bool) or not isinstance(v, int if want_int else (int, float)):
             what = "an integer" if want_int else "a number"
             raise fail(f"{k} must be {what}, got {v!r}", k, after)
