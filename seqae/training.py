@@ -158,21 +158,36 @@ def forward_context(
     return functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16)
 
 
+def device_problem(dev: torch.device) -> str | None:
+    """Why this machine cannot run on ``dev`` (no CUDA, no such GPU, no MPS), or None."""
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            return "torch sees no CUDA device"
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            return f"there are {torch.cuda.device_count()} CUDA devices"
+    elif dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            return "torch sees no MPS device"
+    elif dev.type != "cpu":
+        return "seqae runs on cpu, cuda, cuda:N or mps"
+    return None
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when present; asking for CUDA without one is an error."""
+    """``"auto"`` picks CUDA when present; a device this machine lacks is an error."""
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {device!r} was asked for but torch sees no CUDA device; "
-            "use device='cpu' or install a CUDA build of torch"
-        )
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except RuntimeError:
         raise ValueError(f"unknown device {device!r}; expected 'auto', 'cpu' or 'cuda'") from None
+    why = device_problem(dev)
+    if why is not None:
+        hint = " or install a CUDA build of torch" if dev.type == "cuda" else ""
+        raise ValueError(f"device {device!r} was asked for but {why}; use device='cpu'{hint}")
+    return dev
 
 
 @functools.cache

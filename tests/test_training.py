@@ -126,6 +126,15 @@ def test_device_errors_are_clear():
             training.resolve_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         training.resolve_device("tpu9")
+    # names torch knows but this machine lacks: one ValueError, not torch's RuntimeError later
+    with pytest.raises(ValueError, match=f"there are {torch.cuda.device_count()} CUDA devices"
+                       if torch.cuda.is_available() else "no CUDA device"):  # fmt: skip
+        training.resolve_device("cuda:99")
+    with pytest.raises(ValueError, match="runs on cpu, cuda, cuda:N or mps"):
+        training.resolve_device("meta")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match="'mps' was asked for but torch sees no MPS device"):
+            training.resolve_device("mps")
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import torch
 
+from seqae import training
 from seqae._registry import Registry
 from seqae.bench import datasets as ds
 from seqae.bench.measure import MeasureConfig, environment, measure
@@ -55,17 +56,9 @@ def resolve_devices(
             raise SeqaeError(
                 f"unknown device {name!r}; expected cpu, cuda, cuda:N or mps"
             ) from None
-        why = None
         if dev.type not in ("cpu", "cuda", "mps"):
             raise SeqaeError(f"unsupported device {name!r}; expected cpu, cuda, cuda:N or mps")
-        if here and dev.type == "cuda":
-            if not torch.cuda.is_available():
-                why = "torch sees no CUDA device"
-            elif dev.index is not None and dev.index >= torch.cuda.device_count():
-                why = f"there are {torch.cuda.device_count()} CUDA devices"
-        elif here and dev.type == "mps":
-            if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-                why = "torch sees no MPS device"
+        why = training.device_problem(dev) if here else None
         if why:
             notes.append(f"skipping device {name}: {why}")
         else:
