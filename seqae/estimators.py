@@ -71,6 +71,19 @@ def _float32(X: np.ndarray, what: str = "X") -> Tensor:
     return x
 
 
+def _numpy(x: Tensor) -> np.ndarray:
+    """A tensor on any device as a NumPy array; bfloat16 and other dtypes NumPy lacks as float32."""
+    x = x.detach().cpu()
+    if x.is_floating_point() and x.dtype not in (torch.float16, torch.float32, torch.float64):
+        x = x.float()
+    return x.numpy()
+
+
+def _float_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of a result for input of ``dtype``: an integer input gets float32 back."""
+    return dtype if dtype.is_floating_point else torch.float32
+
+
 def _choice(name: str, value: Any, options: tuple) -> None:
     if value not in options:
         shown = ", ".join(repr(o) for o in options)
@@ -137,8 +150,9 @@ class _Estimator(BaseEstimator):
         _choice("compile", self.compile, (False, True))
 
     # -- subclass hooks -------------------------------------------------------------------
-    def _model_args(self, data: TensorData) -> dict[str, Any]:
-        """The model's keyword arguments, resolved for the training data."""
+    def _model_args(self, data: TensorData, also: tuple = ()) -> dict[str, Any]:
+        """The model's keyword arguments, resolved for the training data (``also``: the
+        other data ``fit`` sees, such as the held-out part)."""
         raise NotImplementedError
 
     def _make_model(self, args: dict[str, Any]) -> Autoencoder:
@@ -226,7 +240,8 @@ class _Estimator(BaseEstimator):
         )
         self._fit_normaliser(train_raw)
         train = self._normalise(train_raw)
-        self.model_args_ = self._model_args(train)
+        # linear="auto" looks at every sequence, the held-out ones too
+        self.model_args_ = self._model_args(train, also=(raw, val_raw))
         self.model_ = self._make_model(self.model_args_)
         # all of X (the held-out part too): a PCA start then equals PCA fitted on X
         self._start(self.model_, self._normalise(raw) if validation_data is None else train)
@@ -414,7 +429,8 @@ class _Estimator(BaseEstimator):
         mask = None
         if data.lengths is not None:
             mask = torch.arange(data.x.shape[1])[None, :] < data.lengths[:, None]
-        return reconstruction(recon, data.x, "mse", mask).numpy()
+        # float64: squared errors of data in large units overflow float32 (|x - x^| > 1.8e19)
+        return reconstruction(recon.double(), data.x.double(), "mse", mask).numpy()
 
 
 _ESTIMATORS: dict[str, type[_Estimator]] = {}
@@ -559,15 +575,18 @@ class SequenceAutoencoder(_Estimator):
         """The model's resolved arguments after ``fit`` (before: as far as known without data)."""
         return getattr(self, "model_args_", None) or self._model_args(None)
 
-    def _linear_steps(self, data: TensorData | None) -> int | None:
+    def _linear_steps(self, data: TensorData | None, also: tuple = ()) -> int | None:
         if self.linear is False or self._video:
             return None
         why = None
+        parts = [d for d in (data, *also) if d is not None and len(d.x)]
         if self.variant in ("sparse", "variational"):
             why = f"variant={self.variant!r} penalises the code"
         elif data is None:
             return None
-        elif data.lengths is not None and bool((data.lengths < data.x.shape[1]).any()):
+        elif len({d.x.shape[1] for d in parts}) > 1 or any(
+            d.lengths is not None and bool((d.lengths < d.x.shape[1]).any()) for d in parts
+        ):
             why = "the sequences differ in length"
         if why is None:
             return int(data.x.shape[1])
@@ -575,7 +594,7 @@ class SequenceAutoencoder(_Estimator):
             raise ValueError(f"linear=True needs fixed-length sequences: {why}; use linear='auto'")
         return None
 
-    def _model_args(self, data: TensorData | None) -> dict[str, Any]:
+    def _model_args(self, data: TensorData | None, also: tuple = ()) -> dict[str, Any]:
         shared = {n: getattr(self, n) for n in self._SHARED_ARGS}
         if self._video:
             video = {n: getattr(self, n) for n in self._VIDEO_ARGS if getattr(self, n) is not None}
@@ -588,7 +607,7 @@ class SequenceAutoencoder(_Estimator):
             "decoder_cell": self.decoder_cell,
             "decoder_input": self.decoder_input,
             **shared,
-            "linear_steps": self._linear_steps(data),
+            "linear_steps": self._linear_steps(data, also),
         }
 
     def _make_model(self, args: dict[str, Any]) -> Autoencoder:
@@ -612,7 +631,7 @@ class SequenceAutoencoder(_Estimator):
         if isinstance(X, torch.Tensor):
             form.setdefault("kind", "tensor")
             form["dtype"] = X.dtype
-            X = X.detach().cpu().numpy()
+            X = _numpy(X)
         if isinstance(X, (list, tuple)):
             return self._ragged(list(X), doing)
         X = np.asarray(X)
@@ -635,7 +654,7 @@ class SequenceAutoencoder(_Estimator):
             raise ValueError("sequences of different lengths are not supported for convlstm")
         arrays, squeeze = [], False
         for i, s in enumerate(seqs):
-            a = np.asarray(s.detach().cpu() if isinstance(s, torch.Tensor) else s)
+            a = _numpy(s) if isinstance(s, torch.Tensor) else np.asarray(s)
             if a.dtype.kind not in "fiu":
                 raise ValueError(f"sequence {i} must hold numbers, got dtype {a.dtype}")
             if a.ndim == 1:
@@ -680,7 +699,10 @@ class SequenceAutoencoder(_Estimator):
         else:
             vals = x.reshape(-1, x.shape[-1])
         std = vals.std(dim=0)
-        self.mean_, self.std_ = vals.mean(dim=0), torch.where(std > 1e-8, std, torch.ones_like(std))
+        # constant: a spread below float32's resolution of the feature's values (not a fixed
+        # 1e-8, which called data in small units such as 1e-9 constant)
+        varies = std > 1e-7 * vals.abs().amax(dim=0)
+        self.mean_, self.std_ = vals.mean(dim=0), torch.where(varies, std, torch.ones_like(std))
 
     def _from_tensor(self, x: Tensor, lengths: Tensor | None, form: dict) -> Any:
         arr = x.numpy()
@@ -692,7 +714,7 @@ class SequenceAutoencoder(_Estimator):
         if form["kind"] == "frame":
             return pd.DataFrame(arr, index=form["index"], columns=form["columns"])
         if form["kind"] == "tensor":
-            return torch.from_numpy(arr).to(form["dtype"])
+            return torch.from_numpy(arr).to(_float_dtype(form["dtype"]))
         return arr
 
 
@@ -778,7 +800,7 @@ class ImageAutoencoder(_Estimator):
         """The model's arguments (the kind, its code size and the options set)."""
         return self._model_args(None)
 
-    def _model_args(self, data: TensorData | None) -> dict[str, Any]:
+    def _model_args(self, data: TensorData | None, also: tuple = ()) -> dict[str, Any]:
         args = {"kind": self.kind, "latent_size": self.latent_size, "image_size": self.image_size}
         for name in self._CONFIG_ARGS:
             if getattr(self, name) is not None:
@@ -795,7 +817,7 @@ class ImageAutoencoder(_Estimator):
         form: dict[str, Any] = {}
         if isinstance(X, torch.Tensor):
             form["tensor_dtype"] = X.dtype
-            X = X.detach().cpu().numpy()
+            X = _numpy(X)
         X = np.asarray(X)
         form["shape"] = X.shape
         if X.dtype.kind not in "fiu":
@@ -822,5 +844,5 @@ class ImageAutoencoder(_Estimator):
     def _from_tensor(self, x: Tensor, lengths: Tensor | None, form: dict) -> Any:
         arr = x.numpy().reshape(form["shape"])
         if "tensor_dtype" in form:
-            return torch.from_numpy(arr).to(form["tensor_dtype"])
+            return torch.from_numpy(arr).to(_float_dtype(form["tensor_dtype"]))
         return arr

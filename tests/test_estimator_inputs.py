@@ -162,3 +162,41 @@ def test_malformed_nab_files(tmp_path_factory, body):
         assert str(path) in str(exc), str(exc)
         return
     assert np.isfinite(df["value"]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.int64, torch.uint8])
+def test_tensors_of_dtypes_numpy_lacks_and_of_integers(fitted, dtype):
+    x = torch.from_numpy(3 * sine_mixture(3, T, n_features=F, seed=1)).to(dtype)
+    out = fitted.reconstruct(x)  # bfloat16 stays so; integers come back as float32, not cut
+    assert out.dtype == (dtype if dtype.is_floating_point else torch.float32)
+    assert out.shape == x.shape and bool(torch.isfinite(out.float()).all())
+    assert np.isfinite(fitted.score(x)).all() and fitted.encode(x).shape == (3, 2)
+
+
+def _small(**kw):
+    return seqae.SequenceAutoencoder(
+        "gru", F, hidden_size=4, latent_size=2, epochs=1, verbose=False, **kw
+    )
+
+
+def test_data_in_tiny_and_huge_units():
+    X = sine_mixture(40, T, n_features=F, seed=0)
+    tiny = _small(linear=False).fit(X * 1e-9)  # was taken for constant (std below 1e-8)
+    want = (X * 1e-9).reshape(-1, F).std(axis=0, ddof=1)  # of all X; std_ is of its 90%
+    np.testing.assert_allclose(tiny.std_.numpy(), want, rtol=0.1)
+    huge = _small().fit(X * 1e30)  # squared errors beyond float32: scores were inf
+    assert np.isfinite(huge.decision_scores_).all() and np.isfinite(huge.threshold_)
+    assert np.isfinite(huge.score(X[:3] * 1e30)).all()
+    flat = np.concatenate([X[..., :1], np.full_like(X[..., :1], 7.0)], axis=2)
+    assert _small().fit(flat).std_[1] == 1.0  # a constant feature is left unscaled
+
+
+def test_linear_auto_looks_at_the_held_out_sequences_too():
+    rng = np.random.default_rng(0)
+    ae = _small().fit(
+        rng.standard_normal((20, 16, F)), validation_data=rng.standard_normal((5, 10, F))
+    )
+    assert ae.params["linear_steps"] is None  # held-out sequences of another length: no path
+    ragged = [rng.standard_normal((16, F)) for _ in range(19)] + [rng.standard_normal((9, F))]
+    for seed in (0, 1):  # seed 0 holds the short one out (was: a crash), seed 1 trains on it
+        assert _small(seed=seed).fit(ragged).params["linear_steps"] is None
