@@ -197,6 +197,27 @@ def test_flat_sequence_model_on_video(tmp_path):
     bad = text.replace("lstm = { hidden_size = 3 }", "lstmm = { hidden_size = 3 }")
     with pytest.raises(SeqaeError, match="model_args names unknown model 'lstmm'"):
         make_plan(suites.parse(bad, name="t"), devices=["cpu"])
+    # a misspelt argument: refused before any task runs, naming the closest one
+    bad = text.replace("lstm = { hidden_size = 3 }", "lstm = { hiden_size = 3 }")
+    with pytest.raises(
+        SeqaeError, match=r"model_args.lstm: no argument .hiden_size.. Did you mean"
+    ):
+        make_plan(suites.parse(bad, name="t"), devices=["cpu"])
+    bad = text.replace("lstm = { hidden_size = 3 }", "convlstm = { hidden = 3 }")
+    with pytest.raises(SeqaeError, match=r"model_args.convlstm: no argument .hidden."):
+        make_plan(suites.parse(bad, name="t"), devices=["cpu"])
+
+
+def test_detector_arguments_checked_before_any_task():
+    text = suites.load("tsad-quick").text
+    s = suites.parse(
+        text.replace(
+            "[[datasets]]", "[[datasets]]\nmodel_args = { seqae-lstm = { windw = 50 } }", 1
+        ),
+        name="t",
+    )
+    with pytest.raises(SeqaeError, match=r"model_args.seqae-lstm: .*.windw."):
+        make_plan(s, devices=["cpu"])
 
 
 def test_quick_runs_every_seqae_model_and_no_peer():

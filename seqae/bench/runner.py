@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import hashlib
+import inspect
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 import torch
 
 from seqae import training
-from seqae._registry import Registry
+from seqae._registry import Registry, did_you_mean
 from seqae.bench import datasets as ds
 from seqae.bench.measure import MeasureConfig, environment, measure
 from seqae.bench.peers import benchmark_models
@@ -168,6 +170,30 @@ def as_model_input(data: ds.BenchData, model_kind: str) -> ds.BenchData:
     raise ValueError(f"a {model_kind} model cannot run on {data.kind} data {data.name!r}")
 
 
+def _bad_arguments(factory: Any, kwargs: dict[str, Any], detects: bool) -> str | None:
+    """Why ``kwargs`` do not build this model or detector (a misspelt name), before any task
+    runs; None when they do. Peers' factories are not tried (their imports are slow)."""
+    if detects:
+        try:
+            factory(seed=0, **kwargs)  # a detector checks its arguments when constructed
+        except (TypeError, ValueError) as exc:
+            return str(exc)
+        return None
+    if not getattr(factory, "__module__", "").startswith("seqae.models"):
+        return None
+    try:
+        factory(None, "tiny", **kwargs)
+    except TypeError as exc:
+        bad = re.search(r"keyword argument '(\w+)'", str(exc))
+        if bad is None:
+            return str(exc)
+        names = list(inspect.signature(type(factory(None, "tiny"))).parameters)
+        return f"no argument {bad[1]!r}.{did_you_mean(bad[1], names)} It takes {', '.join(names)}"
+    except ValueError:
+        return None  # a value that may suit the data's shape: the task says
+    return None
+
+
 def make_plan(
     suite: Suite,
     models: str | None = None,
@@ -216,6 +242,12 @@ def make_plan(
                 raise SeqaeError(
                     f"suite {suite.name!r}, dataset {entry.label!r}: {what} names unknown "
                     f"model {unknown[0]!r}"
+                )
+        for m, kw in entry.model_args.items():
+            why = _bad_arguments(reg.get(m), kw, suite.detects)
+            if why:
+                raise SeqaeError(
+                    f"suite {suite.name!r}, dataset {entry.label!r}: model_args.{m}: {why}"
                 )
         here = [m for m in chosen if runs_on(reg.get(m).input_kind, entry, m)]
         # the train settings are part of a task's key: a model_train override keys only that
