@@ -370,6 +370,9 @@ class _Estimator(BaseEstimator):
             raise ValueError(f"{path} is not a seqae model file (no seqae metadata)")
         if int(meta.get("format_version", "0")) > FORMAT_VERSION:
             raise ValueError(f"{path} was written by a newer seqae; upgrade seqae to read it")
+        missing = [k for k in ("estimator", "params") if k not in meta]
+        if missing:
+            raise ValueError(f"{path} is not a complete seqae model file (no {missing[0]!r})")
         est_cls = _ESTIMATORS.get(meta["estimator"])
         if est_cls is None or not issubclass(est_cls, cls):
             raise ValueError(f"{path} holds a {meta['estimator']}, not a {cls.__name__}")
@@ -680,7 +683,10 @@ class SequenceAutoencoder(_Estimator):
                 raise ValueError(f"all sequences need the same feature count, got {sorted(feat)}")
             feat = feat.pop()
         if t_min < 2:
-            raise ValueError(f"sequences need at least 2 steps, got one of length {t_min}")
+            raise ValueError(
+                f"sequences need at least 2 steps, got one of length {t_min}; for one long "
+                "series, cut it into windows first (seqae.data.windows) or use SeriesDetector"
+            )
         n_feat = feat[0]
         if n_feat != self.n_features:
             raise ValueError(

@@ -210,6 +210,8 @@ def test_wrong_feature_count_empty_and_short_input(fitted, X):
         fitted.score([X[0], X[1, :1]])
     with pytest.raises(ValueError, match="at least 2 steps"):
         small().fit(np.zeros((4, 1, 1)), **FAST)
+    with pytest.raises(ValueError, match=r"at least 2 steps.*one long series.*windows"):
+        small().fit(np.zeros((40, 1)), **FAST)  # one series as a column: 40 one-step ones
     with pytest.raises(ValueError, match="not fitted"):
         small().score(X)
 
@@ -229,6 +231,11 @@ def test_files_that_are_not_models_are_refused_and_nothing_is_half_written(tmp_p
     save_file({"w": torch.zeros(2)}, str(other))
     with pytest.raises(ValueError, match="no seqae metadata"):
         seqae.SequenceAutoencoder.load(other)
+    save_file(
+        {"w": torch.zeros(2)}, str(other), metadata={"format": "seqae", "format_version": "3"}
+    )
+    with pytest.raises(ValueError, match="not a complete seqae model file \\(no 'estimator'\\)"):
+        seqae.SequenceAutoencoder.load(other)  # was a KeyError
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="not fitted"):
         small().save(tmp_path / "unfitted.seqae")
