@@ -77,6 +77,9 @@ def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
     epoch = _csv(tmp_path, "timestamp,value\n1222819200,1.5\n1222819500,2.5\n")
     s = read_series(epoch)  # Orion's CSV convention: epoch seconds
     assert s.index[0] == pd.Timestamp("2008-10-01") and s.tolist() == [1.5, 2.5]
+    yahoo = _csv(tmp_path, "timestamp,value,is_anomaly\n1,0.5,0\n2,0.7,1\n")
+    s = read_series(yahoo)  # step numbers as its times, a 0/1 label: the value column is taken
+    assert s.name == "value" and s.index.tolist() == [0, 1]
     dst = _csv(tmp_path, "timestamp,value\n2026-03-29T01:00+01:00,1\n2026-03-29T03:00+02:00,2\n")
     s = read_series(dst)  # the offset changes at a daylight-saving switch: read as UTC
     assert s.index[1] - s.index[0] == pd.Timedelta("1h") and str(s.index.tz) == "UTC"

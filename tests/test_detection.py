@@ -169,7 +169,11 @@ def test_times_from_a_timestamp_column_and_their_checks():
     assert index[0] == pd.Timestamp("2008-10-01") and index[1] - index[0] == pd.Timedelta("5min")
     _, index = _as_series(pd.DataFrame({"timestamp": epoch * 1000, "value": np.arange(6.0)}))
     assert index[0] == pd.Timestamp("2008-10-01")  # milliseconds
-    backwards = pd.Series(np.arange(6.0), index=index[::-1])
+    yahoo = pd.DataFrame({"timestamp": np.arange(1, 7), "value": 1.0, "is_anomaly": [0, 1] * 3})
+    values, index = _as_series(yahoo)  # step numbers and a 0/1 label: neither is a feature
+    assert values.shape == (6, 1) and not isinstance(index, pd.DatetimeIndex)
+    times = pd.date_range("2026-01-01", periods=6, freq="h")
+    backwards = pd.Series(np.arange(6.0), index=times[::-1])
     with pytest.raises(ValueError, match=r"times go backwards at step 1.*sort it"):
         _as_series(backwards)
     utc = pd.date_range("2026-03-01", periods=48, freq="h", tz="UTC")

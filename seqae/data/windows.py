@@ -59,14 +59,20 @@ class Windows:
         return pd.Series(out, index=self.index, name="score")
 
 
+LABEL_COLUMNS = ("anomaly", "is_anomaly", "label", "labels")  # never a feature (any case)
+
+
 def _as_matrix(data: np.ndarray | pd.Series | pd.DataFrame) -> tuple[np.ndarray, pd.Index, tuple]:
     """(T, F) float64 values, their index and feature names, from any supported input."""
     if isinstance(data, pd.DataFrame):
-        # Feature columns are the numeric, non-bool ones: labels such as "anomaly" stay out.
+        # Feature columns are the numeric, non-bool ones not named as labels: an anomaly
+        # label, bool or 0/1, stays out.
         cols = [
             c
             for c in data.columns
-            if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
+            if pd.api.types.is_numeric_dtype(data[c])
+            and not pd.api.types.is_bool_dtype(data[c])
+            and str(c).lower() not in LABEL_COLUMNS
         ]
         if not cols:
             raise ValueError(f"no numeric feature column in DataFrame columns {list(data.columns)}")
@@ -97,7 +103,8 @@ def windows(data: np.ndarray | pd.Series | pd.DataFrame, length: int, stride: in
     """Cut ``data`` (T,), (T, F), a Series or a DataFrame into windows of ``length`` steps.
 
     Windows start every ``stride`` steps, plus one aligned to the end when needed. A
-    DataFrame's features are its numeric non-bool columns (a bool ``anomaly`` label is left out).
+    DataFrame's features are its numeric non-bool columns, less those named as labels
+    (``LABEL_COLUMNS``: "anomaly", "is_anomaly", "label", "labels").
     Output: ``Windows`` with X float32 (N, length, F).
     """
     values, index, names = _as_matrix(data)  # (T, F)

@@ -53,8 +53,9 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     """``(T, F)`` float64 values and the index (timestamps when the input has them).
 
     A DataFrame's time is its first datetime column, else a column named "timestamp" (epoch
-    numbers included, see :func:`~seqae.detection.io.as_times`); never a feature. Times must
-    not go backwards; NaN and inf are refused, naming the first step.
+    numbers or step numbers, see :func:`~seqae.detection.io.as_times`); never a feature, nor
+    is a label column (``LABEL_COLUMNS``). Times must not go backwards; NaN and inf are
+    refused, naming the first step.
     """
     from seqae.data.windows import _as_matrix, check_finite
     from seqae.detection.io import as_times
@@ -63,7 +64,10 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
         times = [c for c in series.columns if pd.api.types.is_datetime64_any_dtype(series[c])]
         if times or "timestamp" in series.columns:
             name = times[0] if times else "timestamp"
-            series = series.drop(columns=name).set_index(as_times(series[name]))
+            index = as_times(series[name])  # None: step numbers, the rows stay positions
+            series = series.drop(columns=name)
+            if index is not None:
+                series = series.set_index(index)
     values, index, _ = _as_matrix(series)
     if len(values) == 0:
         raise ValueError("the series is empty: got 0 steps")

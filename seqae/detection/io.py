@@ -8,21 +8,29 @@ import numpy as np
 import pandas as pd
 
 from seqae._registry import did_you_mean
+from seqae.data.windows import LABEL_COLUMNS
 
 # Numeric times are epoch times; their unit follows from their size (2001-2286 in seconds
 # lies in [1e9, 1e10), in milliseconds in [1e12, 1e13), ...): the first bound they are under.
+# Numbers all below STEP_NUMBERS (1973 in epoch seconds) are step numbers, not times.
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (np.inf, "ns"))
+STEP_NUMBERS = 1e8
 
 
-def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex:
+def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
     """A time column as a DatetimeIndex: strings parsed, numbers read as epoch seconds (or ms,
-    us, ns by their size); mixed UTC offsets converted to UTC. One ValueError naming the first
-    row that is no time (``where``: the file, for the message)."""
+    us, ns by their size); mixed UTC offsets converted to UTC. None for step numbers
+    (1, 2, ... as some archives write their time column). One ValueError naming the first row
+    that is no time (``where``: the file, for the message)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column, name=column.name)
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        top = float(np.nanmax(np.abs(column.to_numpy(float)))) if len(column) else 0.0
-        unit = next(u for bound, u in EPOCH_UNITS if top < bound)
+        finite = np.abs(column.to_numpy(float))
+        finite = finite[np.isfinite(finite)]
+        top = float(finite.max()) if finite.size else np.inf  # no number: refused below
+        if top < STEP_NUMBERS:
+            return None
+        unit = next((u for bound, u in EPOCH_UNITS if top < bound), "s")
         times = pd.to_datetime(column, unit=unit, errors="coerce")
     else:
         try:
@@ -39,9 +47,9 @@ def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex:
 def read_series(path: str | Path, column: str | None = None, timestamp: str | None = None):
     """One numeric column of a CSV as a Series (indexed by its time column when it has one).
 
-    ``column``: the value column; None takes the only numeric one. ``timestamp``: the time
-    column (see :func:`as_times`); None takes one named "timestamp" when present. Every
-    problem is one ValueError.
+    ``column``: the value column; None takes the only numeric one that is not a label
+    (``LABEL_COLUMNS``). ``timestamp``: the time column (see :func:`as_times`); None takes
+    one named "timestamp" when present. Every problem is one ValueError.
     """
     path = Path(path)
     if not path.is_file():
@@ -64,11 +72,15 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
         raise ValueError(f"{path}: {column!r} is the time column; pick a value column")
     if timestamp is not None:
         times = as_times(df[timestamp], where=str(path))
-        df = df.drop(columns=timestamp).set_index(times)
-    numeric = [
+        df = df.drop(columns=timestamp)
+        if times is not None:  # else step numbers: rows stay positions
+            df = df.set_index(times)
+    numeric = [  # label columns (is_anomaly, ...) are no candidates either
         c
         for c in df.columns
-        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+        if pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+        and str(c).lower() not in LABEL_COLUMNS
     ]
     if column is None and not numeric and len(df.columns) == 1:
         column = df.columns[0]  # the only column: its unreadable values are reported below
