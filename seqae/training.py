@@ -13,6 +13,7 @@ import contextlib
 import copy
 import ctypes
 import functools
+import gc
 import math
 import os
 import platform
@@ -213,6 +214,24 @@ def keep_freed_memory() -> bool:
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # malloc.h
     one_gib = 1 << 30
     return bool(libc.mallopt(M_MMAP_THRESHOLD, one_gib) and libc.mallopt(M_TRIM_THRESHOLD, one_gib))
+
+
+def release_freed_memory() -> bool:
+    """Give the heap's free pages back to the system now (glibc's ``malloc_trim``).
+
+    With :func:`keep_freed_memory` the process keeps what earlier work freed, so its resident
+    size says more about that work than about what runs next; the benchmark calls this before
+    it measures a task's peak memory. Returns whether anything could be asked (glibc only).
+    """
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    gc.collect()  # the last task's tensors, if only cycles still hold them
+    libc.malloc_trim(0)
+    return True
 
 
 def batch_loss(

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from seqae import training
 from seqae.bench import datasets as ds
 from seqae.bench.measure import MeasureConfig, count_train_flops, environment, measure
 from seqae.models.base import AEOutput, Autoencoder, zeros_aux
@@ -171,6 +172,40 @@ def test_measure_on_cuda_reports_allocator_peak():
     m = {x.name: x for x in out.metrics}
     assert m["peak_mem_mb"].extra["what"] == "torch.cuda.max_memory_allocated"
     assert m["peak_mem_mb"].value > 0
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists() or not training.keep_freed_memory(),
+    reason="needs Linux with glibc (the kept heap and VmHWM reset)",
+)
+def test_cpu_peak_memory_is_the_tasks_not_what_earlier_work_freed():
+    from seqae.bench.measure import _PeakMemory, _status_kib
+
+    rss0 = _status_kib("VmRSS") / 1024
+    big = torch.ones(100 * 2**20)  # 400 MiB, freed at once: glibc keeps it in the heap
+    del big
+    mem = _PeakMemory(torch.device("cpu"))
+    mem.start()
+    small = torch.ones(2**20)  # 4 MiB
+    m = {x.name: x.value for x in mem.stop()}
+    del small
+    # the 400 MiB freed before the task counted as the task's peak (and every later one's)
+    assert m["rss_before_mb"] < rss0 + 100
+    assert m["peak_mem_mb"] - m["rss_before_mb"] < 50
+
+
+def test_mps_clock_waits_for_the_queued_work(monkeypatch):
+    from seqae.bench.measure import _Clock
+
+    calls = []
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: calls.append(1))
+    clock = _Clock(torch.device("mps"))  # needs no MPS device: only the calls are checked
+    clock.start()
+    assert clock.stop() >= 0 and len(calls) == 2  # both ends, as CUDA's events do
+    cpu = _Clock(torch.device("cpu"))
+    cpu.start()
+    cpu.stop()
+    assert len(calls) == 2
 
 
 def test_environment_records_versions_and_seed():

@@ -18,7 +18,9 @@ results are read. Metrics (name: unit, meaning):
   ``batch_size`` (after 2 untimed calls; every call in ``extra``).
 - ``peak_mem_mb`` (MiB): on CUDA, ``torch.cuda.max_memory_allocated`` over warm-up, training
   and inference (reset before). On CPU, the peak resident set size of the process over the
-  same span (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), so it includes the
+  same span (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``, after the heap's
+  free pages are given back with ``malloc_trim``: glibc otherwise keeps what earlier tasks
+  freed, and every later task read as large as the largest before it), so it includes the
   interpreter and torch (``rss_before_mb`` is the resident size before the task, for the
   difference). Where the peak cannot be reset, it is ``getrusage``'s process-lifetime peak
   and ``extra`` says so.
@@ -76,6 +78,7 @@ from seqae.training import (
     evaluate_loss,
     keep_freed_memory,
     one_cycle,
+    release_freed_memory,
 )
 
 
@@ -124,10 +127,12 @@ class Measured:
 
 # -- timing and memory --------------------------------------------------------------------
 class _Clock:
-    """Seconds between ``start`` and ``stop``; CUDA work is timed with events."""
+    """Seconds between ``start`` and ``stop``; CUDA work is timed with events, MPS work after
+    a synchronisation at both ends (its kernels run asynchronously too)."""
 
     def __init__(self, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
+        self.mps = device.type == "mps"
         self.device = device
 
     def start(self) -> None:
@@ -135,14 +140,18 @@ class _Clock:
             self._a = torch.cuda.Event(enable_timing=True)
             self._b = torch.cuda.Event(enable_timing=True)
             self._a.record()
-        else:
-            self._t = time.perf_counter()
+            return
+        if self.mps:
+            torch.mps.synchronize()
+        self._t = time.perf_counter()
 
     def stop(self) -> float:
         if self.cuda:
             self._b.record()
             self._b.synchronize()  # the queue up to the end event has run
             return self._a.elapsed_time(self._b) / 1000.0
+        if self.mps:
+            torch.mps.synchronize()
         return time.perf_counter() - self._t
 
 
@@ -168,6 +177,7 @@ class _PeakMemory:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
             return
+        release_freed_memory()  # else the heap earlier tasks freed and glibc kept counts too
         self.rss_before = _status_kib("VmRSS")
         try:  # "5" resets the peak RSS (VmHWM) of this process (Linux >= 4.0)
             Path("/proc/self/clear_refs").write_text("5")
