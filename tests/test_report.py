@@ -317,6 +317,9 @@ def test_compare_ratio_and_interval_match_a_hand_computation():
     assert row["lo"] == pytest.approx(ma / mb * math.exp(-q * math.sqrt(va + vb)))
     assert row["hi"] == pytest.approx(ma / mb * math.exp(q * math.sqrt(va + vb)))
     assert row["change"] == -1  # about half, well beyond the noise
+    load = frame([2.0, 2.1, 2.2]).assign(metric="loadavg_1m")  # the machine's load, no result
+    assert list(tables.compare(load, frame(base).assign(metric="loadavg_1m"))["metric"]) == []
+    assert "loadavg_1m" not in tables.summary(load.assign(unit=""), "quality").columns
 
 
 def test_baseline_database_adds_the_comparison(db, tmp_path):

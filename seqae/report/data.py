@@ -49,7 +49,8 @@ DEVICE_BOUND = frozenset(
 )
 QUALITY = ("mse", "mae", "bce", "psnr", "mse_start", "roc_auc", "f1_at_threshold", "probe_accuracy")
 EXTRA_QUALITY = ("pca_mse", "noisy_mse", "code_sparsity")  # measured for some claims only
-SUMMARY_SKIP = frozenset({"rss_before_mb", "final_train_loss", "final_val_loss"})  # CSV only
+# context of a task, not a property of the model: in the CSV tables only, never compared
+SUMMARY_SKIP = frozenset({"rss_before_mb", "final_train_loss", "final_val_loss", "loadavg_1m"})
 LABELS = {
     "params": "parameters",
     "flops_train_step": "FLOPs / train step",

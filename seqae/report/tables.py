@@ -155,6 +155,7 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     by_device = _device_key(current, baseline)
     key = ["model", "dataset", "device", "metric"] if by_device else ["model", "dataset", "metric"]
     cur = current.dropna(subset=["value"])
+    cur = cur[~cur["metric"].isin(SUMMARY_SKIP)]  # the load of the machine is no result
     base = baseline.dropna(subset=["value"])
     bgroups = dict(list(base.groupby(key)))
     label = None if by_device else f"{cur['device'].iloc[0]} vs {base['device'].iloc[0]}"
