@@ -131,6 +131,11 @@ def test_long_term_is_inconclusive_when_the_rnn_never_learned_the_task():
     assert c.verdict == "inconclusive" and "does not learn" in c.reason
     df.loc[df["model"] == "rnn", "extra"] = '{"zero_baseline": 0.5}'  # now it did learn
     assert verdict(claims.long_term, df).verdict == "does not hold"
+    one = _sweep({"rnn": 5.0, "lstm": 1.2, "gru": 1.3}, spread=(1.0,))
+    one["extra"] = '{"zero_baseline": 0.5}'
+    c = verdict(claims.long_term, one)  # one repeat: the advice is not "train longer"
+    assert c.verdict == "inconclusive" and "one repeat only" in c.reason
+    assert "train longer" not in c.reason
 
 
 # -- GRU against LSTM -------------------------------------------------------------------------
@@ -181,6 +186,14 @@ def test_sparse_codes_and_denoising():
     assert verdict(claims.sparse_codes, pair("code_sparsity", 0.2, 0.8)).verdict == "does not hold"
     loose = pair("code_sparsity", 0.5, 0.45, LOOSE)
     assert verdict(claims.sparse_codes, loose).verdict == "inconclusive"
+    # a fraction of 0 has no ratio: judged by the difference (was "not measured")
+    none_sparse = frame(rows("sparse", "digits", "code_sparsity", 0.0, (1, 1, 1)),
+                        rows("dense", "digits", "code_sparsity", 0.2))  # fmt: skip
+    c = verdict(claims.sparse_codes, none_sparse)
+    assert c.verdict == "does not hold" and "a difference" in c.evidence
+    dense_none = frame(rows("sparse", "digits", "code_sparsity", 0.4),
+                       rows("dense", "digits", "code_sparsity", 0.0, (1, 1, 1)))  # fmt: skip
+    assert verdict(claims.sparse_codes, dense_none).verdict == "holds"
     assert verdict(claims.denoising, pair("noisy_mse", 0.02, 0.05)).verdict == "holds"
     assert verdict(claims.denoising, pair("noisy_mse", 0.05, 0.02)).verdict == "does not hold"
     c = verdict(claims.denoising, frame(rows("conv", "digits", "mse", 0.1)))
@@ -208,3 +221,28 @@ def test_claims_are_pure(fn):
     before = df.copy()
     fn(df)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_a_seed_repeated_on_another_device_or_run_is_one_piece_of_evidence():
+    # conv's MSE 0.85 +- 10% against PCA 1.0: inconclusive from its three seeds on the CPU
+    base = [rows("conv", "digits", "pca_mse", 1.0), rows("dense", "digits", "pca_mse", 1.0)]
+    mse = [rows("conv", "digits", "mse", 0.85, (0.88, 1.0, 1.12)),
+           rows("dense", "digits", "mse", 1.5)]  # fmt: skip
+    cpu = frame(*base, *mse)
+
+    def beats_pca(df):
+        return next(c for c in claims.evaluate(df) if c.key == "beats_pca")
+
+    assert beats_pca(cpu).verdict == "inconclusive"
+    # the same seeds again on CUDA (or in a second run): still three seeds, not six (six
+    # near-copies narrowed the interval until it read "holds")
+    for more in (cpu.assign(device="cuda"), cpu.assign(run_id="2")):
+        assert beats_pca(pd.concat([cpu, more])).verdict == "inconclusive"
+
+
+def test_speeds_are_compared_within_one_run():
+    # run 1: rnn, gru, lstm as the course says; run 2: lstm alone, on a busier machine
+    one = _speed(3000, 2000, 1500)
+    later = frame(rows("lstm", "sine", "train_samples_per_s", 4500)).assign(run_id="2")
+    c = verdict(claims.training_speed, claims.one_per_seed(pd.concat([one, later])))
+    assert c.verdict == "holds" and "run 1, cpu, sine" in c.evidence  # run 2's lstm unpaired
