@@ -134,6 +134,17 @@ def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
 
 
+def test_empty_sqlite_file_of_another_program_is_refused_and_untouched(tmp_path):
+    db = tmp_path / "app.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = 5")  # no tables yet, but another program's file
+    con.close()
+    before = _sha(db)
+    with pytest.raises(SeqaeError, match=r"not a seqae results database.*user_version"):
+        Store.open(db)
+    assert _sha(db) == before
+
+
 def test_text_file_is_refused_and_untouched(tmp_path):
     db = tmp_path / "notes.db"
     db.write_text("not a database at all\n" * 20)

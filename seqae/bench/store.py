@@ -269,6 +269,8 @@ class Store:
         if not tables:
             if readonly:
                 raise SeqaeError(f"{path} is an empty database: no seqae run stored in it yet")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != 0:
+                raise _not_ours(path, "it has no tables but another program's user_version")
             return  # a new file: the first migration creates everything
         if "meta" not in tables:
             raise _not_ours(path, f"it holds tables {', '.join(sorted(tables)[:5])}, no 'meta'")
