@@ -89,6 +89,30 @@ def test_two_urls_of_one_file_name_never_share_a_file(served, tmp_path):
     assert a.read_bytes() == b"first\n"
 
 
+def test_a_download_cut_short_is_refused_and_not_kept(tmp_path):
+    class Short(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # says 1000 bytes, sends 500, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 500)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Short)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/x.bin"
+        with pytest.raises(ValueError, match=r"connection closed .*before the end"):
+            fetch(url, cache=tmp_path / "c")  # no sha256 to catch it: the length must
+        assert _all_files(tmp_path / "c") == []  # nothing cached as a "verified" hit
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_fetch_bad_checksum_keeps_nothing(served, tmp_path):
     www, server = served
     data = b"tampered"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import re
@@ -26,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -306,12 +308,21 @@ def _stream(url: str, dest: Path) -> Path:
     request = urllib.request.Request(url, headers={"User-Agent": "seqae-data-fetch"})
     try:
         with os.fdopen(fd, "wb") as fh, urllib.request.urlopen(request, timeout=_TIMEOUT_S) as r:
+            size = r.headers.get("Content-Length")
+            got = 0
             while chunk := r.read(_CHUNK):
                 fh.write(chunk)
-    except (urllib.error.URLError, OSError) as exc:
+                got += len(chunk)
+            if size is not None and size.isdigit() and got != int(size):
+                # a connection closed early: read() just ends, it does not raise
+                raise http.client.IncompleteRead(b"", int(size) - got)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, urllib.error.HTTPError):
             reason = f"HTTP {exc.code} {exc.reason}"
+        elif isinstance(exc, http.client.IncompleteRead):
+            short = f"{exc.expected} bytes " if exc.expected else ""
+            reason = f"the connection closed {short}before the end"
         else:
             reason = getattr(exc, "reason", exc)
         raise SeqaeError(
@@ -370,7 +381,12 @@ def _get_archive(f: RemoteFile, folder: Path) -> Path:
                 if not hits:
                     shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
                     raise SeqaeError(f"{f.url} has no {member} (it has {shown})")
-                blob = zf.read(hits[0])
+                try:
+                    blob = zf.read(hits[0])
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise SeqaeError(
+                        f"{member} in {f.url} is damaged ({exc}); nothing was kept, try again"
+                    ) from None
                 if f.members == "npy":
                     got = array_sha256(blob)
                 else:
