@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import click
 
@@ -363,8 +364,9 @@ def bench_results(db: str, run: str, fmt: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default="seqae-handson", show_default=True,
               type=click.Path(file_okay=False),
-              help="Folder for figures and metrics, created in the working directory; the "
-                   "committed report is regenerated with --out reports/handson.")  # fmt: skip
+              help="Folder for figures and metrics, created in the working directory "
+                   "(reports/handson, with --force, regenerates the committed one).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Write over the files of an earlier run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def handson(
     data: str,
@@ -374,6 +376,7 @@ def handson(
     n_train: int | None,
     seed: int,
     out: str,
+    force: bool,
     quiet: bool,
 ) -> None:
     """The course's hands-on: the 784-32-784 autoencoder on MNIST, PCA-32 beside it.
@@ -383,8 +386,10 @@ def handson(
     reconstructions), loss.png, metrics.json and metrics.md into --out, with the published
     references beside our numbers.
     """
-    from seqae.handson import load_handson_data, run_handson, write_report
+    from seqae.handson import REPORT_FILES, load_handson_data, run_handson, write_report
     from seqae.models.image import KINDS
+
+    _refuse_to_overwrite([Path(out) / name for name in REPORT_FILES], force)
 
     chosen = KINDS if kinds.strip() == "all" else tuple(k.strip() for k in kinds.split(","))
     bad = [k for k in chosen if k not in KINDS]
@@ -414,6 +419,16 @@ def handson(
         click.echo(f"wrote {', '.join(str(p) for p in paths)}")
 
 
+def _refuse_to_overwrite(paths: list[Path], force: bool) -> None:
+    """Before any work: a file a command would write over is an error unless --force."""
+    there = [p for p in paths if p.exists()]
+    if there and not force:
+        raise SeqaeError(f"{there[0]} exists; pass --force to write over it (or another --out)")
+    for p in paths:
+        if p.parent.exists() and not p.parent.is_dir():
+            raise SeqaeError(f"cannot write {p}: {p.parent} is a file, not a folder")
+
+
 @cli.command("detect")
 @click.argument("series_csv", metavar="SERIES.csv", type=click.Path(dir_okay=False))
 @click.option("--column", default=None, help="The value column (default: the only numeric one).")
@@ -431,6 +446,7 @@ def handson(
 @click.option("--plot", default=None, type=click.Path(dir_okay=False),
               help="Also draw the series, its scores and the intervals (PNG).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Write over --out and --plot if they exist.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def detect(
     series_csv: str,
@@ -443,6 +459,7 @@ def detect(
     out: str,
     plot: str | None,
     seed: int,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Find anomalous intervals in one series of SERIES.csv (a header row, one step a row).
@@ -454,6 +471,7 @@ def detect(
     from seqae.detection import SeriesDetector
     from seqae.detection.io import read_series
 
+    _refuse_to_overwrite([Path(out), *([Path(plot)] if plot else [])], force)
     series = read_series(series_csv, column, timestamp)
     until: object = None
     if train_until is not None:
@@ -530,15 +548,13 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
     rank 0 writes the model and prints.
     """
     import time
-    from pathlib import Path
 
     from seqae.data.arrays import read_sequences
     from seqae.distributed import process_group
     from seqae.estimators import SequenceAutoencoder
     from seqae.training import resolve_device
 
-    if Path(out).exists() and not force:
-        raise SeqaeError(f"{out} exists; pass --force to write over it")
+    _refuse_to_overwrite([Path(out)], force)
     X = read_sequences(data)
     n, t, f = X.shape
     args = {k: v for k, v in options.items() if v is not None}

@@ -283,6 +283,9 @@ def markdown(run: HandsonRun) -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILES = ("reconstructions.png", "loss.png", "metrics.json", "metrics.md")
+
+
 def write_report(run: HandsonRun, out: str | Path) -> list[Path]:
     """Write reconstructions.png, loss.png, metrics.json and metrics.md into ``out``."""
     import seaborn as sns

@@ -65,6 +65,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
         _run(_csv(tmp_path, "timestamp,value\n1,1\n2,2\n"), "--column", "timestamp"),
         "'timestamp' is the time column",
     )
+    earlier = _csv(tmp_path, "an earlier run's intervals\n", name="found.csv")
+    one_line_error(_run(_csv(tmp_path, "value\n" + values), "--out", earlier), "pass --force")
+    assert earlier.read_text() == "an earlier run's intervals\n"
     backwards = _csv(tmp_path, "timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n")
     one_line_error(_run(backwards, "--window", "2"), "times go backwards at step 1")
     zoned = _csv(tmp_path, "timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,2\n")

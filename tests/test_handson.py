@@ -127,6 +127,18 @@ def test_handson_writes_into_a_new_folder_of_the_working_directory(tmp_path, mon
     assert not (tmp_path / "reports").exists()  # never the committed reports/handson
 
 
+def test_handson_never_writes_over_an_earlier_run_without_force(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seqae-handson").mkdir()
+    (tmp_path / "seqae-handson" / "metrics.json").write_text("{}")  # an earlier run's result
+    args = ["handson", "--data", "digits", "--epochs", "1", "--n-train", "64", "--quiet"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "metrics.json exists; pass --force" in res.stderr
+    assert (tmp_path / "seqae-handson" / "metrics.json").read_text() == "{}"  # refused first
+    assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+    assert json.loads((tmp_path / "seqae-handson" / "metrics.json").read_text())["results"]
+
+
 def _idx(dims: tuple[int, ...], payload: bytes) -> bytes:
     header = bytes([0, 0, 0x08, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
     return header + payload
