@@ -88,6 +88,8 @@ def test_ts_variable_length_and_missing(tmp_path):
     X, y = read_ucr(p)
     assert isinstance(X, list) and X[0].shape == (4, 1) and X[1].shape == (2, 1)
     assert np.isnan(X[1][1, 0]) and y.tolist() == [1, 2]
+    p.write_text("@classLabel True 1 2\n@data\n1,2,3:1\n")  # 'True', as sktime writes it
+    assert read_ucr(p)[1].tolist() == [1]
 
 
 def test_ts_without_labels(tmp_path):
@@ -206,6 +208,20 @@ def test_nab_errors(tmp_path):
     (tmp_path / "labels" / "combined_windows.json").unlink()
     with pytest.raises(ValueError, match="labels file"):
         nab_windows("realToy/toy", root=tmp_path)
+
+
+def test_nab_csv_outside_a_nab_copy_needs_root():
+    import tempfile
+
+    shallow = Path(tempfile.gettempdir()) / "seqae-shallow-nab.csv"
+    if len(shallow.resolve().parents) >= 3:
+        pytest.skip(f"{shallow.parent} is too deep to test a CSV with no NAB folders above it")
+    shallow.write_text("timestamp,value\n2015-01-01 00:00:00,1\n")
+    try:
+        with pytest.raises(ValueError, match=r"not inside a NAB copy.*pass root="):
+            load_nab(shallow)  # was an IndexError from Path.parents
+    finally:
+        shallow.unlink()
 
 
 def test_real_nab_series_and_windows_round_trip():

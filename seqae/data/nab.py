@@ -34,6 +34,10 @@ def _resolve(series: str | Path, root: str | Path | None) -> tuple[Path, Path, s
     p = Path(series)
     if p.suffix == ".csv" and p.is_file():
         # <root>/data/<category>/<name>.csv: the labels live two folders up from data/
+        if root is None and len(p.resolve().parents) < 3:
+            raise ValueError(
+                f"{p} is not inside a NAB copy (<root>/data/<category>/<name>.csv); pass root="
+            )
         nab_root = Path(root) if root is not None else p.resolve().parents[2]
         return p, nab_root, f"{p.parent.name}/{p.name}"
     nab_root = _root(root)

@@ -97,10 +97,9 @@ def _read_ts(path: Path) -> tuple[Series, list[str] | None]:
                 else:
                     header[key] = value.strip()
                 continue
-            has_label = (
-                header.get("classlabel", "false").split()[:1] == ["true"]
-                or header.get("targetlabel", "false").lower() == "true"
-            )
+            has_label = [w.lower() for w in header.get("classlabel", "false").split()[:1]] == [
+                "true"
+            ] or header.get("targetlabel", "false").lower() == "true"
             fields = line.split(":")
             if has_label:
                 if len(fields) < 2:
