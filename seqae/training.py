@@ -318,6 +318,13 @@ def fit(
     if device.type == "cpu":
         keep_freed_memory()
     ranks = current()
+    if ranks.distributed and any(
+        getattr(m, "sparsity_target", None) is not None for m in model.modules()
+    ):
+        raise ValueError(
+            "a KL sparsity target (sparsity_target=) is a statistic of the whole batch, which "
+            "no rank sees under DDP; use the L1 penalty (sparsity_target=None) or one process"
+        )
     model.to(device)
     net = ranks.wrap(model, device)  # what the training step runs; ``model`` holds the weights
     if cfg.compile:

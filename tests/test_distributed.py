@@ -114,3 +114,17 @@ def test_seqae_fit_under_torchrun_writes_a_model_that_loads_and_scores(tmp_path)
 
 if __name__ == "__main__":
     _worker(sys.argv[1])
+
+
+def test_a_batch_statistic_penalty_is_refused_under_ddp(monkeypatch):
+    # KL(rho || mean activation) of each rank's share is not that of the global batch
+    from seqae import training
+    from seqae.models.image import make_image_model
+
+    monkeypatch.setattr(training, "current", lambda: Ranks(rank=0, world=2))
+    model = make_image_model("sparse", sparsity_target=0.05)
+    data = training.TensorData(torch.rand(8, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"sparsity target .* under DDP"):
+        training.fit(model, data, None, training.TrainConfig(epochs=1, batch_size=4))
+    l1 = make_image_model("sparse")  # the L1 penalty is per sample: trains as one process does
+    assert not any(getattr(m, "sparsity_target", None) for m in l1.modules())
