@@ -191,7 +191,7 @@ def test_cpu_peak_memory_is_the_tasks_not_what_earlier_work_freed():
     del small
     # the 400 MiB freed before the task counted as the task's peak (and every later one's)
     assert m["rss_before_mb"] < rss0 + 100
-    assert m["peak_mem_mb"] - m["rss_before_mb"] < 50
+    assert 0 <= m["peak_mem_mb"] < 50  # the task's own: 4 MiB and the allocator's slack
 
 
 def test_mps_clock_waits_for_the_queued_work(monkeypatch):

@@ -17,13 +17,13 @@ results are read. Metrics (name: unit, meaning):
 - ``infer_ms_per_batch`` (ms): median eval-mode forward latency on one batch of
   ``batch_size`` (after 2 untimed calls; every call in ``extra``).
 - ``peak_mem_mb`` (MiB): on CUDA, ``torch.cuda.max_memory_allocated`` over warm-up, training
-  and inference (reset before). On CPU, the peak resident set size of the process over the
-  same span (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``, after the heap's
-  free pages are given back with ``malloc_trim``: glibc otherwise keeps what earlier tasks
-  freed, and every later task read as large as the largest before it), so it includes the
-  interpreter and torch (``rss_before_mb`` is the resident size before the task, for the
-  difference). Where the peak cannot be reset, it is ``getrusage``'s process-lifetime peak
-  and ``extra`` says so.
+  and inference (reset before). On CPU, what the task adds to the process's resident size
+  at its peak: Linux ``VmHWM`` over the same span (reset through ``/proc/self/clear_refs``)
+  less ``VmRSS`` at its start (``rss_before_mb``, stored beside: the interpreter, torch, the
+  data), after the heap's free pages are given back with ``malloc_trim``. Without both steps
+  the figure held what earlier tasks of the process had freed and glibc kept, so every task
+  read as large as the largest before it. Where the peak cannot be reset, it is
+  ``getrusage``'s process-lifetime peak, and ``extra`` says so.
 - Quality on the held-out split: ``mse``, ``mae``; for data in [0, 1] (images, videos)
   ``bce`` and ``psnr`` (dB, mean over samples of 10 log10(1 / MSE_i)); with anomaly labels
   ``roc_auc`` of the per-sample MSE and ``f1_at_threshold`` with the threshold at the 0.99
@@ -181,7 +181,7 @@ class _PeakMemory:
         self.rss_before = _status_kib("VmRSS")
         try:  # "5" resets the peak RSS (VmHWM) of this process (Linux >= 4.0)
             Path("/proc/self/clear_refs").write_text("5")
-            self.note = "peak RSS of the process during the task (VmHWM, reset at its start)"
+            self.note = "peak RSS during the task above the RSS at its start (VmHWM - VmRSS)"
         except OSError:
             self.note = "process-lifetime peak RSS (getrusage); could not reset it per task"
 
@@ -191,10 +191,13 @@ class _PeakMemory:
             peak = torch.cuda.max_memory_allocated(self.device) / 2**20
             return [Metric("peak_mem_mb", peak, "MiB", {"what": "torch.cuda.max_memory_allocated"})]
         hwm = _status_kib("VmHWM") if self.note.startswith("peak RSS") else None
-        if hwm is None:  # ru_maxrss is KiB on Linux, bytes on macOS
+        if hwm is not None and self.rss_before is not None:
+            peak, what = hwm - self.rss_before, self.note  # the task's own memory
+        else:  # ru_maxrss is KiB on Linux, bytes on macOS
             scale = 1.0 if platform.system() == "Linux" else 1 / 1024
-            hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-        out = [Metric("peak_mem_mb", hwm / 1024, "MiB", {"what": self.note})]
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+            what = "process-lifetime peak RSS (getrusage); could not measure it per task"
+        out = [Metric("peak_mem_mb", peak / 1024, "MiB", {"what": what})]
         if self.rss_before is not None:
             out.append(Metric("rss_before_mb", self.rss_before / 1024, "MiB"))
         return out
