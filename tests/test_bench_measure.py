@@ -107,7 +107,7 @@ def test_measure_metrics_match_hand_computations():
     assert 0 <= m["probe_accuracy"].value <= 1
     assert m["train_samples_per_s"].value > 0 and m["infer_ms_per_batch"].value > 0
     assert len(m["epoch_seconds"].extra["all"]) == 2
-    assert m["peak_mem_mb"].value > 0
+    assert 0 <= m["peak_mem_mb"].value < 1e4  # on CPU what the task adds: ~0 for 99 weights
     curve = out.artifacts["curve"]
     assert curve["epoch"].tolist() == [1, 2]
     assert curve["val_loss"][-1] == pytest.approx(m["final_val_loss"].value)
