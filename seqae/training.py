@@ -191,6 +191,16 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (whose malloc the two functions below tune), or None."""
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Let glibc keep freed buffers for reuse instead of returning them to the system.
@@ -205,11 +215,8 @@ def keep_freed_memory() -> bool:
     """
     if os.environ.get("SEQAE_KEEP_FREED_MEMORY", "1") == "0":
         return False
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    libc = _glibc()
+    if libc is None:
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # malloc.h
     one_gib = 1 << 30
@@ -223,11 +230,8 @@ def release_freed_memory() -> bool:
     size says more about that work than about what runs next; the benchmark calls this before
     it measures a task's peak memory. Returns whether anything could be asked (glibc only).
     """
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    libc = _glibc()
+    if libc is None:
         return False
     gc.collect()  # the last task's tensors, if only cycles still hold them
     libc.malloc_trim(0)
