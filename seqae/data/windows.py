@@ -62,18 +62,22 @@ class Windows:
 LABEL_COLUMNS = ("anomaly", "is_anomaly", "label", "labels")  # never a feature (any case)
 
 
+def feature_columns(df: pd.DataFrame) -> list:
+    """The columns of ``df`` that are features: numeric, not bool, not named as labels (an
+    anomaly label, bool or 0/1, stays out; ``LABEL_COLUMNS``)."""
+    return [
+        c
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+        and str(c).lower() not in LABEL_COLUMNS
+    ]
+
+
 def _as_matrix(data: np.ndarray | pd.Series | pd.DataFrame) -> tuple[np.ndarray, pd.Index, tuple]:
     """(T, F) float64 values, their index and feature names, from any supported input."""
     if isinstance(data, pd.DataFrame):
-        # Feature columns are the numeric, non-bool ones not named as labels: an anomaly
-        # label, bool or 0/1, stays out.
-        cols = [
-            c
-            for c in data.columns
-            if pd.api.types.is_numeric_dtype(data[c])
-            and not pd.api.types.is_bool_dtype(data[c])
-            and str(c).lower() not in LABEL_COLUMNS
-        ]
+        cols = feature_columns(data)
         if not cols:
             raise ValueError(f"no numeric feature column in DataFrame columns {list(data.columns)}")
         return data[cols].to_numpy(np.float64), data.index, tuple(str(c) for c in cols)

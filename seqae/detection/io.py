@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from seqae._registry import did_you_mean
-from seqae.data.windows import LABEL_COLUMNS
+from seqae.data.windows import feature_columns
 
 # Numeric times are epoch times; their unit follows from their size (2001-2286 in seconds
 # lies in [1e9, 1e10), in milliseconds in [1e12, 1e13), ...): the first bound they are under.
@@ -75,13 +75,7 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
         df = df.drop(columns=timestamp)
         if times is not None:  # else step numbers: rows stay positions
             df = df.set_index(times)
-    numeric = [  # label columns (is_anomaly, ...) are no candidates either
-        c
-        for c in df.columns
-        if pd.api.types.is_numeric_dtype(df[c])
-        and not pd.api.types.is_bool_dtype(df[c])
-        and str(c).lower() not in LABEL_COLUMNS
-    ]
+    numeric = feature_columns(df)  # label columns (is_anomaly, ...) are no candidates either
     if column is None and not numeric and len(df.columns) == 1:
         column = df.columns[0]  # the only column: its unreadable values are reported below
     if column is None:
