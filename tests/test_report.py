@@ -322,6 +322,20 @@ def test_compare_ratio_and_interval_match_a_hand_computation():
     assert "loadavg_1m" not in tables.summary(load.assign(unit=""), "quality").columns
 
 
+def test_compare_keeps_a_pair_with_a_zero_and_judges_it_by_the_difference():
+    frame = lambda v: pd.DataFrame(  # noqa: E731
+        {"run_id": "1", "model": "m", "dataset": "d", "device": "cpu", "repeat": range(3),
+         "metric": "peak_mem_mb", "value": v}
+    )  # fmt: skip
+    # a tiny model's CPU peak can add nothing to the resident size: 0 MiB
+    row = tables.compare(frame([0.0, 0.0, 0.0]), frame([40.0, 41.0, 42.0])).iloc[0]
+    assert row["change"] == -1 and row["ratio"] == 0.0 and math.isnan(row["lo"])
+    row = tables.compare(frame([5.0, 0.0, 6.0]), frame([0.0, 0.0, 0.0])).iloc[0]
+    assert math.isnan(row["ratio"]) and row["change"] == 0  # 3.7 +- 3.2 against 0: noise
+    assert "3.67 against 0" in tables.change_lines(row.to_frame().T.assign(change=1))[0]
+    assert figures.fig_ratios(row.to_frame().T, ("peak_mem_mb",), "k", "t").startswith("no ")
+
+
 def test_baseline_database_adds_the_comparison(db, tmp_path):
     other = make_db(tmp_path / "cuda.sqlite", speed_scale=3.0, device="cuda", small=True)
     files = render.report_from_db(other, tmp_path / "out", baseline=db)

@@ -486,7 +486,7 @@ _COST = ("train_samples_per_s", "epoch_seconds", "infer_ms_per_batch", "peak_mem
 
 def fig_ratios(cmp: pd.DataFrame, metrics: tuple[str, ...], key: str, title: str) -> Plot | str:
     """Ratio current/baseline per (model, dataset, device) with its 95% interval, per metric."""
-    c = cmp[cmp["metric"].isin(metrics)]
+    c = cmp[cmp["metric"].isin(metrics) & (cmp["ratio"] > 0)]  # a log axis: 0 and nan left out
     if c.empty:
         return f"no {', '.join(metrics)} in both result sets"
     present = [m for m in metrics if m in set(c["metric"])]

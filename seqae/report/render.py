@@ -15,6 +15,7 @@ import base64
 import dataclasses
 import datetime as _dt
 import html
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from seqae.report import detection as _detection
 from seqae.report import figures as _figures
 from seqae.report import tables as _tables
 from seqae.report.data import ReportData
+from seqae.report.stats import fmt_num
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -377,9 +379,10 @@ def _measurement_sections(doc: _Doc, data: ReportData, baseline, baseline_name, 
             "the noise)."
         )
         shown = differ.assign(
-            ratio=differ["ratio"].map("{:.3g}".format),
+            ratio=differ["ratio"].map(fmt_num),
             interval=[
-                f"[{a:.3g}, {b:.3g}]" for a, b in zip(differ["lo"], differ["hi"], strict=True)
+                "–" if math.isnan(a) else f"[{a:.3g}, {b:.3g}]"
+                for a, b in zip(differ["lo"], differ["hi"], strict=True)
             ],
             change=differ["change"].map({1: "higher", -1: "lower"}),
         )[["model", "dataset", "device", "metric", "ratio", "interval", "change"]]

@@ -164,18 +164,21 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
         if k not in bgroups:
             continue
         a, b = g["value"].to_numpy(float), bgroups[k]["value"].to_numpy(float)
-        if (a <= 0).any() or (b <= 0).any():
-            continue  # ratios need positive values (all the report's metrics are)
         exact = k[-1] in EXACT
-        lr = Estimate.log_of(a, exact) - Estimate.log_of(b, exact)
-        lo, hi = lr.interval()
+        if (a > 0).all() and (b > 0).all():
+            lr = Estimate.log_of(a, exact) - Estimate.log_of(b, exact)
+            ratio, (lo, hi) = math.exp(lr.mean), map(math.exp, lr.interval())
+        else:  # a 0 (a tiny model's CPU peak memory): judged by the difference, no interval
+            lr = Estimate.of(a, exact) - Estimate.of(b, exact)
+            ratio = a.mean() / b.mean() if b.mean() > 0 else math.nan
+            lo = hi = math.nan
         change = (int(np.sign(lr.mean)) if lr.mean != 0 else 0) if exact else lr.sign()
         d = dict(zip(key, k, strict=True))
         rows.append(
             {
                 "model": d["model"], "dataset": d["dataset"], "device": d.get("device", label),
                 "metric": d["metric"], "current": a.mean(), "baseline": b.mean(),
-                "ratio": math.exp(lr.mean), "lo": math.exp(lo), "hi": math.exp(hi),
+                "ratio": ratio, "lo": lo, "hi": hi,
                 "n_current": a.size, "n_baseline": b.size, "change": change,
             }
         )  # fmt: skip
@@ -210,7 +213,10 @@ def change_lines(cmp: pd.DataFrame, baseline_name: str = "the baseline") -> list
             if r.metric in HIGHER_IS_BETTER or r.metric in LOWER_IS_BETTER:
                 better = up == (r.metric in HIGHER_IS_BETTER)
                 what += " (better)" if better else " (worse)"
-            ci = "" if math.isnan(r.lo) else f" [{r.lo:.3g}, {r.hi:.3g}]"
-            parts.append(f"{what}: ×{r.ratio:.3g}{ci} on {r.dataset} ({r.device})")
+            if math.isnan(r.ratio):  # the baseline's mean is 0
+                how = f"{r.current:.3g} against {r.baseline:.3g}"
+            else:
+                how = f"×{r.ratio:.3g}" + ("" if math.isnan(r.lo) else f" [{r.lo:.3g}, {r.hi:.3g}]")
+            parts.append(f"{what}: {how} on {r.dataset} ({r.device})")
         lines.append(f"{model} {'; '.join(parts)}, against {baseline_name}.")
     return lines
