@@ -76,10 +76,11 @@ def test_save_load_and_clone(fitted, series, tmp_path):
     )  # the training scores travel in the file, so a loaded detector re-thresholds
     # a file of an earlier seqae: no scale_ in its settings, no training scores beside
     state = json.loads(SequenceAutoencoder.load(path, with_meta=True)[1]["detector"])
-    del state["scale_"]
+    del state["scale_"], state["smooth_"]
     old = fitted.autoencoder_.save(tmp_path / "old.seqae", extra={"detector": json.dumps(state)})
     old = seqae.SeriesDetector.load(old)
     assert old.scale_.tolist() == [1.0] and old.decision_scores_ is None
+    assert old.smooth_ == fitted.smooth_ == round(0.01 * fitted.n_train_)
     with pytest.raises(ValueError, match=r"needs the training scores.*fit it again"):
         old.set_params(threshold="quantile")
     assert old.threshold == "dynamic"  # refused: nothing changed
@@ -144,6 +145,14 @@ def test_scores_in_chunks_equal_scores_at_once(fitted, series, monkeypatch):
     whole = fitted.score_points(series[["value"]])
     monkeypatch.setattr(detector, "SCORE_CHUNK", 7)  # 3000 - window + 1 windows, 7 at a time
     np.testing.assert_allclose(fitted.score_points(series[["value"]]), whole, rtol=1e-5)
+
+
+def test_a_steps_score_does_not_depend_on_how_much_is_scored(fitted, series):
+    # the smoothing width is fixed at fit (1% of the training part), not 1% of what is scored
+    whole = fitted.score_points(series[["value"]])
+    piece = fitted.score_points(series[["value"]].iloc[1000:2000])  # a third of the series
+    edge = fitted.window_ + fitted.smooth_  # steps near a cut see fewer windows
+    np.testing.assert_allclose(piece[edge:-edge], whole[1000 + edge : 2000 - edge], rtol=1e-5)
 
 
 def test_each_feature_scored_in_its_training_sd(series):

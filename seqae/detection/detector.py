@@ -94,16 +94,18 @@ class SeriesDetector(BaseEstimator):
             windows), "quantile" (``q`` of the training scores) or "pot" (Siffer et al. 2017,
             exceeded with probability ``risk`` under the training scores' tail).
         k, q, risk: the thresholds' parameters.
-        smooth: width of the centred rolling mean on the step errors; None: 1% of the series.
+        smooth: width of the centred rolling mean on the step errors; None: 1% of the
+            training part, fixed at ``fit`` (a step's score does not depend on how much of
+            the series is scored).
         pad: steps added on each side of a found event before merging; None: window // 2.
         prune: the pruning ratio of Hundman et al. (section 3.3) for "dynamic" and "sigma";
             None: no pruning.
         seed, verbose: passed to the autoencoder.
         **autoencoder_params: any other :class:`SequenceAutoencoder` argument.
 
-    Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``n_train_``,
-    ``decision_scores_`` (the training part's step scores), ``threshold_`` (a level for
-    "quantile" and "pot", None for the windowed thresholds).
+    Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``smooth_``,
+    ``n_train_``, ``decision_scores_`` (the training part's step scores), ``threshold_`` (a
+    level for "quantile" and "pot", None for the windowed thresholds).
     """
 
     def __init__(
@@ -196,6 +198,7 @@ class SeriesDetector(BaseEstimator):
         stride = self.stride or max(1, window // 10)
         self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
         self.window_, self.stride_, self.n_train_ = window, stride, n_train
+        self.smooth_ = int(self.smooth or max(1, round(0.01 * n_train)))
         self.n_features_ = values.shape[1]
         sd = train.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
@@ -275,8 +278,8 @@ class SeriesDetector(BaseEstimator):
             ones = np.ones(len(w.starts))
             counts[first : first + len(part)] += w.to_series(ones, reduce="sum").to_numpy()
         per_step = sums / counts
-        width = self.smooth or max(1, round(0.01 * len(values)))
-        return pd.Series(per_step).rolling(width, center=True, min_periods=1).mean().to_numpy()
+        smoothed = pd.Series(per_step).rolling(self.smooth_, center=True, min_periods=1)
+        return smoothed.mean().to_numpy()
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "autoencoder_"):
@@ -354,6 +357,7 @@ class SeriesDetector(BaseEstimator):
             "params": self.get_params(),
             "window_": self.window_,
             "stride_": self.stride_,
+            "smooth_": self.smooth_,
             "n_train_": self.n_train_,
             "n_features_": self.n_features_,
             "scale_": self.scale_.tolist(),
@@ -379,6 +383,7 @@ class SeriesDetector(BaseEstimator):
             setattr(det, name, state[name])
         # files of an earlier seqae: errors in raw units, no training scores
         det.scale_ = np.asarray(state.get("scale_", [1.0] * det.n_features_))
+        det.smooth_ = state.get("smooth_", det.smooth or max(1, round(0.01 * det.n_train_)))
         scores = tensors.get("decision_scores")
         det.decision_scores_ = None if scores is None else scores.numpy()
         return det
