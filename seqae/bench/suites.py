@@ -1,9 +1,9 @@
 """Benchmark suites: TOML files that say which models run on which data, how, and how often.
 
-Built-in suites (``smoke``, ``quick``, ``full``, ``peers``) ship inside the package as
-``seqae/bench/builtin_suites/<name>.toml``, so an installed seqae finds them;
-``benchmarks/suites/*.toml`` in the repository are links to those files (one copy, no
-drift). ``--suite`` takes a built-in name or the path of any TOML file in this format::
+Built-in suites (``smoke``, ``quick``, ``full``, ``sweep``, ``peers``, ``tsad``, ``tsad-quick``)
+ship inside the package as ``seqae/bench/builtin_suites/<name>.toml``, so an installed seqae
+finds them; ``benchmarks/suites/*.toml`` in the repository are links to those files (one
+copy, no drift). ``--suite`` takes a built-in name or the path of any TOML file in this format::
 
     description = "one line"
     models = ["*", "!keras-*"]  # shell patterns over the benchmarkable models; ! excludes
