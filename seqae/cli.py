@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
 
+from seqae import __version__
 from seqae.errors import SeqaeError
-
-
-def _version() -> str:
-    try:
-        return version("seqae")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0+unknown"
 
 
 class _Group(click.Group):
@@ -39,7 +32,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="seqae")
+@click.version_option(__version__, "--version", prog_name="seqae")
 def cli() -> None:
     """seqae: recurrent sequence autoencoders, image autoencoders, and their benchmarks."""
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+import seqae
 from seqae.bench import store as st
 from seqae.bench import suites
 from seqae.bench.runner import benchmark_models, make_plan
@@ -64,6 +65,9 @@ def test_smoke_suite_stores_every_registered_model(smoke_db):
     runs = st.load_runs(db)
     env = runs["environment"].iloc[0]
     assert runs["status"].tolist() == ["done"] and env["torch"] == torch.__version__
+    assert env["seqae"] == seqae.__version__  # the code's, not a stale install's metadata
+    version = CliRunner().invoke(cli, ["--version"]).output
+    assert version.strip() == f"seqae, version {seqae.__version__}"
     curves = st.load_artifacts(db, name="curve")
     assert len(curves) == len(tasks)
 

@@ -112,13 +112,11 @@ KEY_COLUMNS = ("model", "dataset", "device", "config_hash", "repeat")
 
 
 def seqae_version() -> str:
-    """The installed seqae's version, or "0+unknown" in a source tree that is not installed."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The running seqae's version (``seqae.__version__``: the code's own, never an older
+    install's metadata, which an editable install keeps until it is reinstalled)."""
+    from seqae import __version__
 
-    try:
-        return version("seqae")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return __version__
 
 
 def now() -> str:
