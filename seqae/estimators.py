@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from torch import Tensor
 
 from seqae import training
+from seqae._registry import check_choice as _choice
 from seqae._registry import did_you_mean
 from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
@@ -39,6 +40,7 @@ TRAIN_ARGS = (
     "schedule",
     "validation_split",
     "patience",
+    "restore_best",
     "grad_clip",
     "weight_decay",
     "device",
@@ -82,17 +84,6 @@ def _numpy(x: Tensor) -> np.ndarray:
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype of a result for input of ``dtype``: an integer input gets float32 back."""
     return dtype if dtype.is_floating_point else torch.float32
-
-
-def _choice(name: str, value: Any, options: tuple) -> None:
-    if value not in options:
-        shown = ", ".join(repr(o) for o in options)
-        hint = (
-            did_you_mean(value, [o for o in options if isinstance(o, str)])
-            if isinstance(value, str)
-            else ""
-        )
-        raise ValueError(f"unknown {name} {value!r}.{hint} Expected one of {shown}")
 
 
 def _unknown_arguments(cls: type, names: list[str]) -> TypeError:
@@ -183,9 +174,10 @@ class _Estimator(BaseEstimator):
 
         ``y`` is ignored (scikit-learn passes it). ``overrides``: any of the training arguments
         of the constructor (``epochs``, ``batch_size``, ``lr``, ``schedule``,
-        ``validation_split``, ``patience``, ``grad_clip``, ``weight_decay``, ``device``,
-        ``precision``, ``compile``, ``verbose``) for this fit only. ``validation_split`` of
-        the samples (seeded) are held out: the weights with the lowest loss on them are kept,
+        ``validation_split``, ``patience``, ``restore_best``, ``grad_clip``, ``weight_decay``,
+        ``device``, ``precision``, ``compile``, ``verbose``) for this fit only.
+        ``validation_split`` of the samples (seeded) are held out: the weights with the lowest
+        loss on them are kept (unless ``restore_best=False``),
         ``patience`` stops early on it, and the anomaly threshold is the
         ``threshold_quantile`` of their scores (of the training scores when nothing is held
         out). ``validation_data`` (same form as ``X``) is held out instead, and all of ``X``
@@ -232,6 +224,7 @@ class _Estimator(BaseEstimator):
             weight_decay=a["weight_decay"],
             grad_clip=a["grad_clip"],
             patience=a["patience"],
+            restore_best=a["restore_best"],
             device=a["device"],
             precision=a["precision"],
             compile=a["compile"],
@@ -487,6 +480,8 @@ class SequenceAutoencoder(_Estimator):
         validation_split: share of the samples held out (seeded) to keep the best weights
             and set the threshold.
         patience: stop after this many epochs without a better held-out loss; None: never.
+        restore_best: end on the weights with the lowest held-out loss; False: on the last
+            ones, the held-out loss only watched (Keras' ``fit`` with ``validation_data``).
         device: "auto" (CUDA when present), "cpu" or "cuda".
         precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
             bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.
@@ -530,6 +525,7 @@ class SequenceAutoencoder(_Estimator):
         schedule: str = "onecycle",
         validation_split: float = 0.1,
         patience: int | None = None,
+        restore_best: bool = True,
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",
@@ -739,7 +735,7 @@ class ImageAutoencoder(_Estimator):
         arch, hidden, channels, code_activation, sparsity, sparsity_target, beta, noise,
             noise_level, recon_loss, init, in_channels: the fields of
             :class:`seqae.models.image.ImageAEConfig`; None: the kind's preset.
-        epochs, batch_size, lr, schedule, validation_split, patience, grad_clip,
+        epochs, batch_size, lr, schedule, validation_split, patience, restore_best, grad_clip,
             weight_decay, device, precision, compile, verbose, seed, threshold_quantile: as for
             :class:`SequenceAutoencoder` (images: 30 epochs at a constant lr 1e-3, Keras').
     """
@@ -783,6 +779,7 @@ class ImageAutoencoder(_Estimator):
         schedule: str = "constant",
         validation_split: float = 0.1,
         patience: int | None = None,
+        restore_best: bool = True,
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",

@@ -65,6 +65,14 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     best = hist["val_loss"].min()
     again, _ = training.evaluate_loss(model, val, 64, torch.device("cpu"))
     assert again == pytest.approx(best, rel=1e-5)
+    # restore_best=False: the last weights, the validation loss only watched (as Keras)
+    cfg = TrainConfig(epochs=200, lr=0.05, patience=3, restore_best=False, verbose=False)
+    torch.manual_seed(0)
+    last = LinearAE()
+    hist = training.fit(last, TensorData(x), val, cfg)
+    again, _ = training.evaluate_loss(last, val, 64, torch.device("cpu"))
+    assert again == pytest.approx(hist["val_loss"].iloc[-1], rel=1e-5)
+    assert hist["val_loss"].iloc[-1] > hist["val_loss"].min()  # stopped after no improvement
 
 
 def test_ragged_batches_are_cut_and_masked():
@@ -146,6 +154,35 @@ def test_nan_loss_is_reported():
         training.fit(model, TensorData(x), None, TrainConfig(epochs=1, verbose=False))
 
 
+def test_non_finite_validation_data_or_loss_is_reported():
+    x = torch.randn(16, 3, 3)
+    bad = x[:4].clone()
+    bad[1, 2, 0] = math.nan  # a NaN never counts as "best": the fit went on, silently
+    cfg = TrainConfig(epochs=2, verbose=False)
+    with pytest.raises(ValueError, match=r"validation loss is nan before any training"):
+        training.fit(LinearAE(), TensorData(x), TensorData(bad), cfg)
+    with pytest.raises(ValueError, match=r"validation loss is inf before any training"):
+        training.fit(LinearAE(), TensorData(x), TensorData(x[:4] * 1e30), cfg)
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        TrainConfig(patience=0)
+
+
+def test_one_cycle_goes_from_lr_over_25_up_to_lr_and_down_to_lr_over_250000():
+    p = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([p], lr=1.0)
+    sched = training.one_cycle(opt, 3e-3, 100)
+    lrs, beta1 = [], []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        beta1.append(opt.param_groups[0]["betas"][0])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(3e-3 / 25)
+    assert max(lrs) == pytest.approx(3e-3, rel=1e-3) and 28 <= int(np.argmax(lrs)) <= 30
+    assert lrs[-1] == pytest.approx(3e-3 / 25 / 1e4, rel=0.5)  # one step short of the end
+    assert beta1[0] == pytest.approx(0.95) and min(beta1) == pytest.approx(0.85, abs=1e-3)
+
+
 FAULTS_SCRIPT = """
 import resource, sys, torch
 from seqae.training import keep_freed_memory
@@ -188,7 +225,7 @@ def test_keep_freed_memory_can_be_turned_off(monkeypatch):
 def test_precision_and_compile_are_checked_by_name():
     from seqae.estimators import ImageAutoencoder, SequenceAutoencoder
 
-    with pytest.raises(ValueError, match="expected one of fp32, bf16"):
+    with pytest.raises(ValueError, match="Expected one of 'fp32', 'bf16'"):
         TrainConfig(precision="fp16")
     for cls in (SequenceAutoencoder, ImageAutoencoder):
         with pytest.raises(ValueError, match=r"Did you mean 'bf16'.*'fp32', 'bf16'"):
