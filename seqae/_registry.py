@@ -21,6 +21,15 @@ def did_you_mean(name: str, options: list[str] | tuple[str, ...]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def check_choice(name: str, value: object, options: tuple | list) -> None:
+    """``value`` must be one of ``options``: else one ValueError naming the closest."""
+    if value not in options:
+        shown = ", ".join(repr(o) for o in options)
+        strings = [o for o in options if isinstance(o, str)]
+        hint = did_you_mean(value, strings) if isinstance(value, str) else ""
+        raise ValueError(f"unknown {name} {value!r}.{hint} Expected one of {shown}")
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     name: str

@@ -329,11 +329,21 @@ def test_options_change_the_model():
         ("densest", {}, "unknown image autoencoder kind"),
         ("dense", {"widths": (3,)}, "unknown option"),
         ("dense", {"latent_size": 0}, "latent_size must be >= 1"),
-        ("dense", {"init": "lecun"}, "init must be one of"),
+        ("dense", {"init": "lecun"}, r"unknown init 'lecun'\. Expected one of"),
+        ("dense", {"init": "glorott"}, "Did you mean 'glorot'"),
+        ("dense", {"sparsity_targt": 0.05}, r"'dense'\. Did you mean 'sparsity_target'"),
+        ("densse", {}, "Did you mean 'dense'"),
         ("dense", {"hidden": (0,)}, "hidden widths"),
         ("conv", {"channels": ()}, "at least one"),
         ("dense", {"noise": "salt"}, "unknown noise"),
         ("dense", {"noise": "gaussian", "noise_level": 0}, "noise level"),
+        # a KL target on a plain code was ignored: no penalty, and the ReLU dropped
+        ("dense", {"sparsity_target": 0.05}, r"needs the sparse bottleneck .* 'plain'"),
+        ("vae", {"sparsity_target": 0.05}, r"needs the sparse bottleneck .* 'variational'"),
+        ("sparse", {"sparsity_target": 0.0}, r"rho in \(0, 1\)"),
+        ("sparse", {"sparsity_target": 1.5}, r"rho in \(0, 1\)"),
+        ("sparse", {"sparsity": -1e-3}, "sparsity is a penalty weight"),
+        ("vae", {"beta": -1.0}, "beta is a penalty weight"),
     ],
 )
 def test_bad_options_are_clear_value_errors(kind, kw, match):

@@ -187,7 +187,7 @@ def test_layers_and_decoder_cell_are_used():
 
 
 def test_bad_arguments_are_one_clear_value_error():
-    with pytest.raises(ValueError, match="unknown sequence cell 'lstn'"):
+    with pytest.raises(ValueError, match=r"unknown sequence cell 'lstn'\. Did you mean 'lstm'"):
         SequenceAE("lstn")
     with pytest.raises(ValueError, match="teacher"):
         SequenceAE("lstm", decoder_cell="bilstm", decoder_input="teacher")
@@ -195,6 +195,34 @@ def test_bad_arguments_are_one_clear_value_error():
         SequenceAE("lstm", decoder_input="copy")
     with pytest.raises(ValueError, match="variant"):
         SequenceAE("lstm", variant="contractive")
+
+
+def test_bad_inputs_and_masks_are_one_clear_value_error():
+    m = SequenceAE("lstm", n_features=2, hidden_size=4, latent_size=3)
+    x = torch.randn(3, 5, 2)
+    for bad, match in (
+        (torch.randn(3, 5), r"sequences \(B, T, 2\), got shape \(3, 5\)"),
+        (torch.randn(3, 5, 4), r"sequences \(B, T, 2\), got shape \(3, 5, 4\)"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            m(bad)
+    prefix = torch.arange(5) < torch.tensor([5, 2, 1])[:, None]
+    assert m(x, prefix).recon.shape == (3, 5, 2)
+    holes = prefix.clone()
+    holes[0, 2] = False  # True, True, False, True, True: summarised at the wrong step
+    empty = prefix.clone()
+    empty[2] = False  # no real step: gather at index -1
+    for bad, match in (
+        (holes, "first steps"),
+        (empty, "at least one real step"),
+        (prefix[:, :4], r"mask \(B, T\) = \(3, 5\), got \(3, 4\)"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            m(x, bad)
+    with pytest.raises(ValueError, match=r"codes \(B, 3\), got shape \(4, 2\)"):
+        m.decode(torch.randn(4, 2), 5)
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 5\]"):
+        training.TensorData(x, torch.tensor([5, 0, 2]))
 
 
 def test_denoising_corrupts_only_the_input_in_training():
@@ -350,3 +378,7 @@ def test_video_model_variants_sample_and_refuse_wrong_frames():
     assert y.shape == (5, 4, 1, 8, 8) and 0 <= y.min() and y.max() <= 1
     with pytest.raises(ValueError, match=r"frames \(B, T, 1, 8, 8\)"):
         m(torch.rand(2, 3, 1, 16, 16))
+    with pytest.raises(ValueError, match="no mask"):
+        m(x, torch.ones(2, 3, dtype=torch.bool))  # was ignored: every frame counted
+    with pytest.raises(ValueError, match=r"codes \(B, 32\), got shape \(5, 7\)"):
+        m.decode(torch.randn(5, 7), 4)

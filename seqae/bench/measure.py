@@ -68,6 +68,7 @@ import torch
 from torch import Tensor
 
 from seqae import losses
+from seqae._registry import check_choice
 from seqae.bench.datasets import BenchData
 from seqae.bench.store import Metric, seqae_version
 from seqae.models.base import Autoencoder
@@ -106,10 +107,7 @@ class MeasureConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}"
-            )
+        check_choice("schedule", self.schedule, SCHEDULES)
 
     @classmethod
     def keys(cls) -> list[str]:

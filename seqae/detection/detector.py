@@ -28,7 +28,7 @@ SCORE_CHUNK = 8192  # windows reconstructed at a time when scoring: memory O(chu
 
 
 def choose_window(values: np.ndarray) -> int:
-    """A window of about one period: the first autocorrelation peak of feature 0 in range.
+    """A window of about one period: the highest autocorrelation peak of feature 0 in range.
 
     The autocorrelation of the (de-meaned) first feature, up to lag 400; its highest peak
     above 0.2 with a lag in ``WINDOW_RANGE`` is the period; no such peak gives 100 steps.
@@ -133,12 +133,13 @@ class SeriesDetector(BaseEstimator):
 
     def _validate(self) -> None:
         """Checks that need no data, run at construction and by ``set_params``."""
-        from seqae.estimators import SequenceAutoencoder, _choice
+        from seqae._registry import check_choice
+        from seqae.estimators import SequenceAutoencoder
 
         if "n_features" in self.autoencoder_params:
             raise ValueError("n_features is the series' feature count; do not pass it")
         SequenceAutoencoder(self.cell, **self.autoencoder_params)  # unknown or misspelt names
-        _choice("threshold", self.threshold, THRESHOLDS)
+        check_choice("threshold", self.threshold, THRESHOLDS)
         for name in ("window", "stride", "smooth", "pad"):
             v = getattr(self, name)
             if v is not None and int(v) < (2 if name == "window" else 0 if name == "pad" else 1):

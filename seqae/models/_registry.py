@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from seqae._registry import Registry
+from seqae._registry import Registry, check_choice
 from seqae.models.base import Autoencoder, InputKind
 
 SIZES = ("tiny", "default")
@@ -42,5 +42,4 @@ def register(
 
 
 def check_size(size: str) -> None:
-    if size not in SIZES:
-        raise ValueError(f"unknown size preset {size!r}; expected one of {', '.join(SIZES)}")
+    check_choice("size preset", size, SIZES)

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Literal
 
 from torch import Tensor, nn
 
+from seqae._registry import check_choice, did_you_mean
 from seqae.models._registry import check_size, register
 from seqae.models.base import AEOutput, Autoencoder
 from seqae.models.parts import Bottleneck, BottleneckKind, Corrupt, NoiseKind
@@ -74,10 +75,10 @@ class ImageAEConfig:
             raise ValueError(
                 f"hidden widths and channels must be >= 1, got {self.hidden}, {self.channels}"
             )
-        _choice("arch", self.arch, ("mlp", "conv"))
-        _choice("code_activation", self.code_activation, ("relu", "linear"))
-        _choice("recon_loss", self.recon_loss, ("bce", "mse"))
-        _choice("init", self.init, ("glorot", "he", "torch"))
+        check_choice("arch", self.arch, ("mlp", "conv"))
+        check_choice("code_activation", self.code_activation, ("relu", "linear"))
+        check_choice("recon_loss", self.recon_loss, ("bce", "mse"))
+        check_choice("init", self.init, ("glorot", "he", "torch"))
         if self.arch == "conv":
             if not self.channels:
                 raise ValueError("a conv model needs at least one entry in channels, got ()")
@@ -92,11 +93,6 @@ class ImageAEConfig:
     def n_pixels(self) -> int:
         """C * Hs * Ws: the number of elements the per-element loss averages over."""
         return self.in_channels * self.image_size[0] * self.image_size[1]
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 # kind -> the fields it sets; everything else is ImageAEConfig's default.
@@ -293,16 +289,14 @@ def make_image_model(
     ``channels``, ``arch``, ``code_activation``, ``sparsity``, ``sparsity_target``, ``beta``,
     ``noise``, ``noise_level``, ``recon_loss``, ``init``, ``in_channels``).
     """
-    if kind not in PRESETS:
-        raise ValueError(
-            f"unknown image autoencoder kind {kind!r}; expected one of {', '.join(KINDS)}"
-        )
-    fields = {f.name for f in dataclasses.fields(ImageAEConfig)}
-    unknown = sorted(set(kw) - fields)
+    check_choice("image autoencoder kind", kind, KINDS)
+    fields = sorted({f.name for f in dataclasses.fields(ImageAEConfig)} - {"image_size"})
+    unknown = sorted(set(kw) - set(fields))
     if unknown:
         raise ValueError(
-            f"unknown option(s) {', '.join(unknown)} for image kind {kind!r}; "
-            f"expected some of {', '.join(sorted(fields - {'latent_size', 'image_size'}))}"
+            f"unknown option(s) {', '.join(map(repr, unknown))} for image kind {kind!r}."
+            f"{did_you_mean(unknown[0], fields)} Expected some of "
+            f"{', '.join(f for f in fields if f != 'latent_size')}"
         )
     params = {**PRESETS[kind], **kw, "image_size": image_size}
     if latent_size is not None:

@@ -46,6 +46,19 @@ class Bottleneck(nn.Module):
             raise ValueError(
                 f"unknown bottleneck {kind!r}; expected 'plain', 'sparse' or 'variational'"
             )
+        if sparsity_target is not None and kind != "sparse":
+            raise ValueError(
+                f"sparsity_target={sparsity_target} needs the sparse bottleneck (kind "
+                f"'sparse'); this one is {kind!r}, which would ignore it"
+            )
+        if sparsity_target is not None and not 0 < sparsity_target < 1:
+            raise ValueError(
+                f"sparsity_target is a mean activation rho in (0, 1), e.g. 0.05; got "
+                f"{sparsity_target}"
+            )
+        for name, value in (("sparsity", sparsity), ("beta", beta)):
+            if not value >= 0:
+                raise ValueError(f"{name} is a penalty weight, >= 0; got {value}")
         if activation is not None and (kind == "variational" or sparsity_target is not None):
             raise ValueError(
                 "a code activation applies to plain and L1-sparse codes only; got one with "

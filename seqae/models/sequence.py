@@ -43,6 +43,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqae._registry import check_choice
 from seqae.models._registry import check_size, register
 from seqae.models.base import AEOutput, Autoencoder
 from seqae.models.parts import Bottleneck, Corrupt
@@ -67,10 +68,7 @@ class RecurrentStack(nn.Module):
         super().__init__()
         from seqae.cells import CELLS
 
-        if cell not in SEQUENCE_CELLS:
-            raise ValueError(
-                f"unknown sequence cell {cell!r}; expected one of {', '.join(SEQUENCE_CELLS)}"
-            )
+        check_choice("sequence cell", cell, SEQUENCE_CELLS)
         if num_layers < 1 or hidden_size < 1:
             raise ValueError(
                 f"num_layers and hidden_size must be >= 1, got {num_layers} and {hidden_size}"
@@ -232,16 +230,8 @@ class SequenceAE(Autoencoder):
     ) -> None:
         super().__init__()
         decoder_cell = cell if decoder_cell is None else decoder_cell
-        if decoder_input not in DECODER_INPUTS:
-            raise ValueError(
-                f"unknown decoder_input {decoder_input!r}; expected one of "
-                f"{', '.join(DECODER_INPUTS)}"
-            )
-        if variant not in VARIANTS:
-            raise ValueError(
-                f"unknown variant {variant!r}; expected None, 'denoising', 'sparse' or "
-                "'variational'"
-            )
+        check_choice("decoder_input", decoder_input, DECODER_INPUTS)
+        check_choice("variant", variant, VARIANTS)
         if decoder_input == "teacher" and decoder_cell == "bilstm":
             raise ValueError(
                 "decoder_cell='bilstm' cannot use decoder_input='teacher' (its backward "
@@ -315,6 +305,31 @@ class SequenceAE(Autoencoder):
         for p in (*self.linear_encoder.parameters(), *self.linear_decoder.parameters()):
             p.requires_grad_(not freeze)
 
+    def _check_input(self, x: Tensor, mask: Tensor | None) -> None:
+        """``x`` ``(B, T, F)``; a mask ``(B, T)`` marks each sequence's first steps (a prefix,
+        at least one step): anything else would be summarised at the wrong step. The mask's
+        values are checked on the CPU only (on a GPU the check would wait for the device at
+        every step; the training loop's own masks are prefixes by construction)."""
+        if x.dim() != 3 or x.shape[2] != self.n_features:
+            raise ValueError(
+                f"expected sequences (B, T, {self.n_features}), got shape {tuple(x.shape)}"
+            )
+        if mask is not None and tuple(mask.shape) != tuple(x.shape[:2]):
+            raise ValueError(
+                f"expected a mask (B, T) = {tuple(x.shape[:2])}, got {tuple(mask.shape)}"
+            )
+        if mask is not None and mask.device.type == "cpu":
+            m = mask.bool()
+            lengths = m.sum(1)
+            if not (lengths >= 1).all():
+                raise ValueError("every sequence needs at least one real step; a mask row is empty")
+            if not torch.equal(m, torch.arange(m.shape[1]) < lengths[:, None]):
+                raise ValueError(
+                    "the mask must mark each sequence's first steps (True, then only False); "
+                    "put the padding at the end"
+                )
+        self._check_linear(x.shape[1], mask)
+
     def _check_linear(self, T: int, mask: Tensor | None) -> None:
         if self.linear_steps is not None and (T != self.linear_steps or mask is not None):
             raise ValueError(
@@ -365,7 +380,7 @@ class SequenceAE(Autoencoder):
     # -- the Autoencoder API --------------------------------------------------------------
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Latent codes ``(B, Z)`` of ``x`` ``(B, T, F)`` (the mean when variational, in eval)."""
-        self._check_linear(x.shape[1], mask)
+        self._check_input(x, mask)
         lengths = None if mask is None else mask.sum(1)
         return self._encode(x, lengths)[0]
 
@@ -376,6 +391,8 @@ class SequenceAE(Autoencoder):
                 f"decode needs the number of steps to generate, length >= 1, got {length}; "
                 "e.g. decode(z, length=140) or estimator.sample(n, length=140)"
             )
+        if z.dim() != 2 or z.shape[1] != self.latent_size:
+            raise ValueError(f"expected codes (B, {self.latent_size}), got shape {tuple(z.shape)}")
         self._check_linear(int(length), None)
         y = self._decode(z, int(length))
         return self._add_linear(y.flip(1) if self.reverse else y, z)
@@ -387,8 +404,8 @@ class SequenceAE(Autoencoder):
         return y + self.linear_decoder(z).view(y.shape)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> AEOutput:
+        self._check_input(x, mask)
         _, T, F = x.shape
-        self._check_linear(T, mask)
         lengths = None if mask is None else mask.sum(1)  # (B,)
         x_in = self.corrupt(x)  # (B, T, F); the identity unless denoising in training
         z, aux = self._encode(x_in, lengths)

@@ -168,6 +168,8 @@ class VideoAE(Autoencoder):
 
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Latent codes ``(B, Z)`` of frames ``(B, T, C, Hs, Ws)``."""
+        if mask is not None:
+            raise ValueError("video autoencoders take clips of one length and no mask; pass None")
         self._check(x)
         return self._encode(x)[0]
 
@@ -177,6 +179,10 @@ class VideoAE(Autoencoder):
             raise ValueError(
                 f"decode needs the number of steps to generate, length >= 1, got {length}; "
                 "e.g. decode(z, length=140) or estimator.sample(n, length=140)"
+            )
+        if z.dim() != 2 or z.shape[1] != self.bottleneck.latent_size:
+            raise ValueError(
+                f"expected codes (B, {self.bottleneck.latent_size}), got shape {tuple(z.shape)}"
             )
         B = z.shape[0]
         s = self.bridge(z.view(B, *self.bottleneck.map_shape))  # (B, 2*L*Ch, Hs, Ws)
@@ -194,6 +200,8 @@ class VideoAE(Autoencoder):
         return y.flip(1) if self.reverse else y
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> AEOutput:
+        if mask is not None:
+            raise ValueError("video autoencoders take clips of one length and no mask; pass None")
         self._check(x)
         z, aux = self._encode(self.corrupt(x))
         y = self.decode(z, x.shape[1])  # (B, T, C, Hs, Ws)
