@@ -233,6 +233,10 @@ def test_state_of_the_wrong_shape_is_refused(name):
     assert str(tuple(flat(state)[0].shape)) in msg and str(tuple(flat(other)[0].shape)) in msg
     with pytest.raises(ValueError, match="expected"):
         m(x, flat(state)[0].unsqueeze(0) if name not in ("rnn", "gru") else (state, state))
+    # a state in float64 beside a float32 input: one line, not the kernel's RuntimeError
+    as64 = [s.double() for s in flat(state)]
+    with pytest.raises(ValueError, match=r"dtype torch.float32 \(the input's\), got torch.float64"):
+        m(x, as64[0] if len(as64) == 1 else _like(state, as64))
 
 
 def test_convlstm_input_checks():
@@ -247,6 +251,21 @@ def test_convlstm_input_checks():
     _, state = two(x)
     with pytest.raises(ValueError, match="list of 2"):
         two(x, state[:1])
+
+
+def _like(state, tensors):
+    """``tensors`` in ``state``'s structure: a pair, or a list of pairs."""
+    if isinstance(state, list):
+        return [tuple(tensors[2 * i : 2 * i + 2]) for i in range(len(state))]
+    return tuple(tensors)
+
+
+def test_gru_from_torch_of_a_course_gru_is_a_copy():
+    course = GRU.from_torch(nn.GRU(F, 4, batch_first=True))
+    x = torch.randn(B, T, F)
+    again = GRU.from_torch(course)  # it is a torch.nn.GRU too: negating z twice undid it
+    torch.testing.assert_close(again(x)[0], course(x)[0])
+    assert again is not course
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,11 @@ def check_state_tensor(
         raise ValueError(
             f"{cell}: expected {what} on the input's device {x.device}, got {s.device}"
         )
+    if s.dtype != x.dtype and not autocast_enabled(x.device.type):
+        raise ValueError(
+            f"{cell}: expected {what} of dtype {x.dtype} (the input's), got {s.dtype}: "
+            f"convert it with .to({x.dtype})"
+        )
     return s
 
 

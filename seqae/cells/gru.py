@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import torch
@@ -33,6 +34,11 @@ class GRU(nn.GRU):
         \tilde h_t = \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
         h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
         \end{array}
+
+    The reset gate acts on ``W_{hn} h_{t-1} + b_{hn}``, after the matmul: the form of
+    cuDNN, torch and Keras' ``reset_after=True`` (its default in TF 2 and Keras 3); Cho et al.
+    (2014) reset ``h_{t-1}`` before it, ``W_{hn} (r_t \odot h_{t-1})``, which no fused
+    kernel computes.
 
     ``torch.nn.GRU`` writes the update the other way round,
     ``h_t = z_t h_{t-1} + (1 - z_t) \tilde h_t``: its z weights the old state. Parameters
@@ -139,6 +145,8 @@ class GRU(nn.GRU):
             raise ValueError(
                 f"GRU.from_torch: expected a torch.nn.GRU with bias=True, got {module!r}"
             )
+        if isinstance(module, GRU):  # already the course's z: negating it again would not be
+            return copy.deepcopy(module)
         ref = module.weight_ih_l0
         new = cls(
             module.input_size,
