@@ -277,8 +277,9 @@ class SequenceAE(Autoencoder):
         """Start the linear path at PCA of ``x`` ``(N, T, F)`` and the recurrent outputs at 0.
 
         The code is then the first Z principal components' scores and the output their
-        reconstruction: the model begins at PCA's error, and gradients reach the recurrent
-        encoder and decoder through their zero output maps from the first step. ``freeze``
+        reconstruction: the model begins at PCA's error. The zeroed output maps (the code's
+        ``proj`` and the decoder's ``head``) get gradients from the first step, the recurrent
+        cells behind them from the second on, once those maps are no longer 0. ``freeze``
         keeps the linear path at PCA: trained along, it drifts from PCA's optimum to fit the
         training sequences, and the held-out error rose from the first epoch on the panel.
         """
