@@ -199,7 +199,7 @@ class SeriesDetector(BaseEstimator):
         stride = self.stride or max(1, window // 10)
         self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
         self.window_, self.stride_, self.n_train_ = window, stride, n_train
-        self.smooth_ = int(self.smooth or max(1, round(0.01 * n_train)))
+        self.smooth_ = self._smooth_width(n_train)
         self.n_features_ = values.shape[1]
         sd = train.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
@@ -229,6 +229,10 @@ class SeriesDetector(BaseEstimator):
             self.cell, X.shape[2], seed=self.seed, verbose=self.verbose, **self.autoencoder_params
         )
         return ae.fit(X)
+
+    def _smooth_width(self, n_train: int) -> int:
+        """The smoothing width: ``smooth``, or 1% of the ``n_train`` training steps."""
+        return int(self.smooth or max(1, round(0.01 * n_train)))
 
     @staticmethod
     def _n_train(train_until: Any, index: pd.Index) -> int:
@@ -384,7 +388,7 @@ class SeriesDetector(BaseEstimator):
             setattr(det, name, state[name])
         # files of an earlier seqae: errors in raw units, no training scores
         det.scale_ = np.asarray(state.get("scale_", [1.0] * det.n_features_))
-        det.smooth_ = state.get("smooth_", det.smooth or max(1, round(0.01 * det.n_train_)))
+        det.smooth_ = state.get("smooth_") or det._smooth_width(det.n_train_)
         scores = tensors.get("decision_scores")
         det.decision_scores_ = None if scores is None else scores.numpy()
         return det
