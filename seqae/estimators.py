@@ -61,6 +61,17 @@ def _check_finite(x: np.ndarray, what: str = "X", doing: str = "fitting") -> Non
         )
 
 
+def to_json(obj: Any) -> str:
+    """``json.dumps`` that also takes NumPy scalars and arrays (settings from ``np.arange``)."""
+
+    def plain(o: Any) -> Any:
+        if isinstance(o, (np.generic, np.ndarray)):
+            return o.tolist()
+        raise TypeError(f"{type(o).__name__} {o!r} cannot be saved; pass a number or a string")
+
+    return json.dumps(obj, default=plain)
+
+
 def _float32(X: np.ndarray, what: str = "X") -> Tensor:
     """``X`` as a writable float32 tensor; values beyond float32's range are refused."""
     # np.require: a read-only view (a DataFrame's values) is copied, as torch needs writable
@@ -324,8 +335,8 @@ class _Estimator(BaseEstimator):
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
             "estimator": type(self).__name__,
-            "params": json.dumps(self.get_params()),
-            "model_args": json.dumps(self.model_args_),
+            "params": to_json(self.get_params()),
+            "model_args": to_json(self.model_args_),
             "threshold": repr(self.threshold_),
             "history": self.history_.to_json(orient="split") if self.history_ is not None else "",
             **(extra or {}),
@@ -486,7 +497,7 @@ class SequenceAutoencoder(_Estimator):
         precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
             bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.
         compile: ``torch.compile`` the training forward (worth it for long fits on a GPU).
-        verbose: a progress bar on a terminal.
+        verbose: a progress bar on a terminal; in a log, up to about 20 lines of epoch losses.
         seed: weights, split and shuffling.
         threshold_quantile: ``threshold_`` is this quantile of the held-out scores.
 

@@ -60,8 +60,9 @@ def test_timestamps_in_and_out(series):
     assert det.n_train_ == int((df.index <= pd.Timestamp("2026-01-02")).sum())
     found = det.detect(df)
     assert {"start_time", "end_time"} <= set(found.columns)
-    if len(found):
-        assert found["start_time"].iloc[0] == df.index[found["start"].iloc[0]]
+    assert len(found) >= 1
+    assert (found["start_time"] == df.index[found["start"]]).all()
+    assert (found["end_time"] == df.index[found["end"]]).all()
 
 
 def test_save_load_and_clone(fitted, series, tmp_path):
@@ -84,6 +85,8 @@ def test_save_load_and_clone(fitted, series, tmp_path):
     with pytest.raises(ValueError, match=r"needs the training scores.*fit it again"):
         old.set_params(threshold="quantile")
     assert old.threshold == "dynamic"  # refused: nothing changed
+    numpy_typed = copy.deepcopy(fitted).set_params(pad=np.int64(7))  # from np.arange, say
+    assert seqae.SeriesDetector.load(numpy_typed.save(tmp_path / "np.seqae")).pad == 7
     twin = clone(fitted)
     assert twin.get_params() == fitted.get_params() and twin.get_params()["hidden_size"] == 16
     with pytest.raises(ValueError, match="not a SeriesDetector"):
@@ -124,9 +127,34 @@ def test_thresholds_by_hand():
     train = np.random.default_rng(0).exponential(1.0, 20_000)
     # an exponential tail is a GPD with shape 0: P(X > z) = 1e-3 at z = ln(1000)
     assert th.pot_level(train, risk=1e-3) == pytest.approx(np.log(1000), rel=0.05)
+    with pytest.raises(ValueError, match="risk must be in"):
+        th.pot_level(train, risk=0.05)  # above the 2% tail the formula falls below its start
+    assert th.pot_level(np.arange(100.0), risk=1e-3) == 99.0  # 2 excesses: no tail to fit
     assert th.quantile(np.array([0.5, 5.0]), train, 0.99).tolist() == [False, True]
     d = th.dynamic(np.r_[np.random.default_rng(1).normal(1, 0.1, 600), [5.0, 5.0]], window=602)
     assert d[-2:].all() and d[:600].sum() <= 3
+
+
+def test_windowed_events_are_pruned_per_window_as_orion_does():
+    # window A [0, 300): quiet (0.2 at most) with a peak of 1.0; window B [300, 600): noisy
+    # (0.95 at most) with a peak of 3.0; the level is half the window's largest score
+    s = np.full(600, 0.1)
+    s[20], s[100] = 0.2, 1.0
+    s[300:600:7] = 0.95
+    s[450] = 3.0
+    level = lambda part: 0.5 * part.max()  # noqa: E731
+    # each window's event clears that window's largest unflagged score by far: both kept
+    assert th.window_events(s, level, pad=0, window=300, step=300) == [(100, 100), (450, 450)]
+    # pruned over the whole series, 1.0 is within 13% of B's 0.95 and would be dropped
+    assert th.prune([(100, 100), (450, 450)], s, p=0.13) == [(450, 450)]
+    # padding stays inside the window, and events that meet across windows are merged
+    assert th.window_events(s, level, pad=3, p=None, window=300, step=300) == [
+        (97, 103),
+        (447, 453),
+    ]
+    s[298], s[301] = 5.0, 5.0
+    assert (296, 303) in th.window_events(s, level, pad=2, p=None, window=300, step=300)
+    assert th.window_events(s, lambda part: None, window=300) == []
 
 
 def test_set_params_moves_the_level_with_the_threshold(fitted, series):
@@ -196,7 +224,8 @@ def test_times_from_a_timestamp_column_and_their_checks():
     "bad, message",
     [
         ({"q": 99}, "q must be in \\(0, 1\\)"),
-        ({"risk": 0}, "risk must be in \\(0, 1\\)"),
+        ({"risk": 0}, "risk must be in \\(0, 0.02\\)"),
+        ({"risk": 0.05}, "risk must be in \\(0, 0.02\\)"),
         ({"k": 0}, "k must be > 0"),
         ({"prune": 1.0}, "prune must be in \\[0, 1\\) or None"),
     ],

@@ -8,8 +8,10 @@ reconstruction errors (the mean over every window covering a step) -> a centred 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +149,7 @@ class SeriesDetector(BaseEstimator):
         for name, ok, what in (
             ("k", self.k > 0, "> 0 (standard deviations)"),
             ("q", 0 < self.q < 1, "in (0, 1), e.g. 0.99"),
-            ("risk", 0 < self.risk < 1, "in (0, 1), e.g. 1e-3"),
+            ("risk", 0 < self.risk < 1 - th.POT_LEVEL, f"in (0, {1 - th.POT_LEVEL:g}), e.g. 1e-3"),
             ("prune", self.prune is None or 0 <= self.prune < 1, "in [0, 1) or None"),
         ):
             if not ok:
@@ -309,12 +311,17 @@ class SeriesDetector(BaseEstimator):
         """PyOD's name for :meth:`score_points`."""
         return self.score_points(series)
 
-    def _flags(self, scores: np.ndarray) -> np.ndarray:
-        if self.threshold == "dynamic":
-            return th.dynamic(scores)
-        if self.threshold == "sigma":
-            return th.sliding_sigma(scores, self.k)
-        return scores > self.threshold_
+    def _events(self, scores: np.ndarray) -> list[tuple[int, int]]:
+        """Threshold, pad and merge; the windowed thresholds prune per window."""
+        pad = self.window_ // 2 if self.pad is None else int(self.pad)
+        if self.threshold in ("dynamic", "sigma"):
+            level: Callable[[np.ndarray], float | None]
+            if self.threshold == "dynamic":
+                level = th.dynamic_level
+            else:
+                level = functools.partial(th.sigma_level, k=self.k)
+            return th.window_events(scores, level, pad, self.prune)
+        return th.padded(events_from_flags(scores > self.threshold_), pad, len(scores))
 
     def detect(self, series: Any) -> pd.DataFrame:
         """The anomalous intervals: columns start, end (inclusive positions) and score (the
@@ -324,14 +331,11 @@ class SeriesDetector(BaseEstimator):
 
     def intervals(self, scores: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame:
         """:meth:`detect` from step scores already computed (``score_points``): threshold,
-        pad and merge, prune. ``index``: the series' index, for the time columns."""
+        pad and merge; "dynamic" and "sigma" prune per window (:func:`~seqae.detection.
+        thresholds.window_events`). ``index``: the series' index, for the time columns."""
         self._check_fitted()
         scores = np.asarray(scores, dtype=float)
-        events = events_from_flags(self._flags(scores))
-        pad = self.window_ // 2 if self.pad is None else int(self.pad)
-        events = _merge([(max(a - pad, 0), min(b + pad, len(scores) - 1)) for a, b in events])
-        if self.prune is not None and self.threshold in ("dynamic", "sigma"):
-            events = th.prune(events, scores, self.prune)
+        events = self._events(scores)
         df = pd.DataFrame(
             {
                 "start": [a for a, _ in events],
@@ -368,9 +372,11 @@ class SeriesDetector(BaseEstimator):
             "scale_": self.scale_.tolist(),
             "threshold_": self.threshold_,
         }
+        from seqae.estimators import to_json
+
         scores = {"decision_scores": torch.from_numpy(np.array(self.decision_scores_, np.float64))}
         return self.autoencoder_.save(
-            path, extra={"detector": json.dumps(state)}, extra_tensors=scores
+            path, extra={"detector": to_json(state)}, extra_tensors=scores
         )
 
     @classmethod
@@ -392,14 +398,3 @@ class SeriesDetector(BaseEstimator):
         scores = tensors.get("decision_scores")
         det.decision_scores_ = None if scores is None else scores.numpy()
         return det
-
-
-def _merge(events: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Overlapping or touching inclusive intervals joined, in order."""
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(events):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out

@@ -1,7 +1,8 @@
-"""From per-step scores to flagged steps: three thresholds and the pruning of weak events.
+"""From per-step scores to flagged steps and events: the thresholds and the pruning.
 
-Each function takes scores ``(T,)`` (and the training part's scores where it needs them)
-and returns bool flags ``(T,)``; ``prune`` works on events (inclusive ``(start, end)``).
+The flag functions take scores ``(T,)`` (and the training part's scores where they need
+them) and return bool flags ``(T,)``; ``prune``, ``merge`` and ``window_events`` work on
+events (inclusive ``(start, end)``).
 
 - ``sliding_sigma``: mean + k sd of the scores in sliding windows (Orion's ``find_anomalies``
   with a fixed threshold, windows of a third of the series by default).
@@ -10,6 +11,9 @@ and returns bool flags ``(T,)``; ``prune`` works on events (inclusive ``(start, 
   per flagged point and event.
 - ``prune``: the same paper's section 3.3, pruning of false positives: events whose peak is
   within ``p`` of the next smaller peak (down to the largest unflagged score) are dropped.
+- ``window_events``: the windowed thresholds as Orion's ``find_anomalies`` applies them:
+  per window its level, its events padded, pruned against that window's own largest
+  unflagged score; then the windows' events merged.
 - ``quantile``: the ``q`` quantile of the training part's scores.
 - ``pot``: peaks over threshold (Siffer et al., KDD 2017, "Anomaly Detection in Streams with
   Extreme Value Theory", section 3.2, SPOT's initial step): a generalised Pareto fitted to
@@ -18,6 +22,8 @@ and returns bool flags ``(T,)``; ``prune`` works on events (inclusive ``(start, 
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,11 +43,27 @@ def sliding_sigma(
     scores: np.ndarray, k: float = 4.0, window: int | None = None, step: int | None = None
 ) -> np.ndarray:
     """Flags where a score exceeds mean + k sd of a sliding window that holds it."""
+    return _flags(scores, lambda part: sigma_level(part, k), window, step)
+
+
+def sigma_level(part: np.ndarray, k: float = 4.0) -> float:
+    """mean + k sd of the scores ``part``."""
+    return float(part.mean() + k * part.std())
+
+
+def _flags(
+    scores: np.ndarray,
+    level: Callable[[np.ndarray], float | None],
+    window: int | None,
+    step: int | None,
+) -> np.ndarray:
     s = np.asarray(scores, dtype=float)
     flags = np.zeros(s.size, dtype=bool)
     for sl in _windows(s.size, window, step):
         part = s[sl]
-        flags[sl] |= part > part.mean() + k * part.std()
+        lvl = level(part)
+        if lvl is not None:
+            flags[sl] |= part > lvl
     return flags
 
 
@@ -72,14 +94,58 @@ def dynamic(
     z_range: tuple[float, float] = (2.0, 10.0),
 ) -> np.ndarray:
     """Hundman et al.'s dynamic threshold per sliding window (section 3.2)."""
+    return _flags(scores, lambda part: dynamic_level(part, z_range), window, step)
+
+
+def dynamic_level(part: np.ndarray, z_range: tuple[float, float] = (2.0, 10.0)) -> float | None:
+    """Hundman et al.'s level mean + z sd for the scores ``part``; None: nothing stands out."""
+    z = _best_z(part, z_range)
+    return None if z is None else float(part.mean() + z * part.std())
+
+
+def merge(events: list[Event]) -> list[Event]:
+    """Overlapping or touching inclusive intervals joined, in order."""
+    out: list[Event] = []
+    for a, b in sorted(events):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def padded(events: list[Event], pad: int, T: int) -> list[Event]:
+    """Each event widened by ``pad`` steps on each side (within [0, T - 1]), then merged."""
+    return merge([(max(a - pad, 0), min(b + pad, T - 1)) for a, b in events])
+
+
+def window_events(
+    scores: np.ndarray,
+    level: Callable[[np.ndarray], float | None],
+    pad: int = 0,
+    p: float | None = 0.13,
+    window: int | None = None,
+    step: int | None = None,
+) -> list[Event]:
+    """Events of a windowed threshold, per window as Orion's ``find_anomalies`` finds them.
+
+    In each sliding window: the steps above ``level(part)`` (None: none), their events
+    padded by ``pad`` inside the window, pruned with ratio ``p`` (None: kept) against the
+    window's largest score outside them; the events of all windows are then merged. So a
+    quiet stretch's event is judged against that stretch, not against a noisy one elsewhere.
+    """
     s = np.asarray(scores, dtype=float)
-    flags = np.zeros(s.size, dtype=bool)
+    found: list[Event] = []
     for sl in _windows(s.size, window, step):
         part = s[sl]
-        z = _best_z(part, z_range)
-        if z is not None:
-            flags[sl] |= part > part.mean() + z * part.std()
-    return flags
+        lvl = level(part)
+        if lvl is None:
+            continue
+        events = padded(events_from_flags(part > lvl), pad, part.size)
+        if p is not None:
+            events = prune(events, part, p)
+        found += [(a + sl.start, b + sl.start) for a, b in events]
+    return merge(found)
 
 
 def prune(events: list[Event], scores: np.ndarray, p: float = 0.13) -> list[Event]:
@@ -112,16 +178,25 @@ def quantile(scores: np.ndarray, train_scores: np.ndarray, q: float = 0.99) -> n
     return np.asarray(scores, dtype=float) > np.quantile(np.asarray(train_scores, float), q)
 
 
-def pot_level(train_scores: np.ndarray, risk: float = 1e-3, level: float = 0.98) -> float:
+POT_LEVEL = 0.98  # the training scores' quantile above which POT fits its tail
+
+
+def pot_level(train_scores: np.ndarray, risk: float = 1e-3, level: float = POT_LEVEL) -> float:
     """The score exceeded with probability ``risk`` under a GPD tail (Siffer et al. 2017).
 
     t = the ``level`` quantile; excesses over t are fitted by a generalised Pareto with
     shape gamma and scale sigma (maximum likelihood, scipy); then
     z = t + sigma / gamma * ((risk * n / N_t) ** -gamma - 1)  (z = t - sigma log(risk n / N_t)
-    when gamma = 0), with n scores of which N_t exceed t (their eq. 1).
+    when gamma = 0), with n scores of which N_t exceed t (their eq. 1). ``risk`` must be
+    below ``1 - level`` (the tail holds that share of the scores). With fewer than 10
+    excesses there is no tail to fit: the level is the largest training score.
     """
     from scipy.stats import genpareto
 
+    if not 0 < risk < 1 - level:
+        raise ValueError(
+            f"risk must be in (0, {1 - level:g}) (below the tail's share of the scores), got {risk}"
+        )
     s = np.asarray(train_scores, dtype=float)
     t = float(np.quantile(s, level))
     excess = s[s > t] - t
@@ -135,7 +210,7 @@ def pot_level(train_scores: np.ndarray, risk: float = 1e-3, level: float = 0.98)
 
 
 def pot(
-    scores: np.ndarray, train_scores: np.ndarray, risk: float = 1e-3, level: float = 0.98
+    scores: np.ndarray, train_scores: np.ndarray, risk: float = 1e-3, level: float = POT_LEVEL
 ) -> np.ndarray:
     """Flags above :func:`pot_level` of the training part's scores."""
     return np.asarray(scores, dtype=float) > pot_level(train_scores, risk, level)
