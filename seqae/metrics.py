@@ -149,7 +149,9 @@ def point_adjusted_f1(labels: np.ndarray, flags: np.ndarray) -> float:
 def ucr_top1(scores: np.ndarray, train_end: int, anomaly: Sequence[int], margin: int = 100) -> bool:
     """The KDD Cup 2021 rule: is the top score after ``train_end`` within the event +- margin?
 
-    ``scores`` ``(T,)`` over the whole series; ``anomaly`` = ``(start, end)`` positions.
+    ``scores`` ``(T,)`` over the whole series; ``train_end``: the training part's length;
+    ``anomaly`` = ``(start, end)``, 0-based inclusive positions (an archive file's
+    ``UCRAnomaly.events[0]``).
     """
     s = np.asarray(scores, dtype=float).ravel()
     if not 0 <= train_end < s.size:

@@ -49,9 +49,11 @@ def test_load_a_channel_and_list_them(tiny_nasa):
 def test_bad_channels_and_files_name_themselves(tiny_nasa):
     with pytest.raises(ValueError, match=r"no channel 'A-9'.*Did you mean 'A-1'"):
         load_nasa("A-9", root=tiny_nasa)
-    (tiny_nasa / "test" / "A-1.npy.gz").write_bytes(b"\x1f\x8bnot gzip")
-    with pytest.raises(ValueError, match=r"A-1\.npy\.gz: not a readable"):
-        load_nasa("A-1", root=tiny_nasa)
+    # a bad header, then a good header before a damaged deflate body (zlib's own error)
+    for blob in (b"\x1f\x8bnot gzip", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 20):
+        (tiny_nasa / "test" / "A-1.npy.gz").write_bytes(blob)
+        with pytest.raises(ValueError, match=r"A-1\.npy\.gz: not a readable"):
+            load_nasa("A-1", root=tiny_nasa)
     with pytest.raises(ValueError, match="spacecraft"):
         nasa_channels("ISS", root=tiny_nasa)
     with pytest.raises(ValueError, match=r"labeled_anomalies\.csv is missing"):
@@ -76,6 +78,10 @@ def test_ucr_anomaly_file_convention(tmp_path):
     s = load_ucr_anomaly(path)
     assert s.name == "DISTORTEDsddb40" and s.train_end == 30 and s.anomaly == (45, 52)
     assert s.values.shape == (60,) and s.values[59] == 59.0
+    assert s.events == [(44, 51)]  # counted from 1 in the name, from 0 here
+    last = tmp_path / "006_UCR_Anomaly_x_3_5_6.txt"  # END = the last value (1-based)
+    last.write_text("1\n2\n3\n4\n5\n6\n")
+    assert load_ucr_anomaly(last).events == [(4, 5)]
     one_line = tmp_path / "002_UCR_Anomaly_x_3_4_5.txt"
     one_line.write_text("  1.0 2.0  3.0 4.0 5.0 6.0\n")  # some archive files are one line
     assert load_ucr_anomaly(one_line).values.size == 6

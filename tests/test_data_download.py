@@ -72,6 +72,11 @@ def test_fetch_url_good_checksum_is_cached(served, tmp_path):
     again = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
     assert again == path and len(server.hits) == 1  # the second fetch never hit the server
     assert _all_files(cache) == [path]  # no temporary files left
+    upper = fetch(server.base + "file.bin", sha256=" " + _sha(data).upper(), cache=cache)
+    assert upper == path and len(server.hits) == 1  # a digest as other tools print it
+    with pytest.raises(ValueError, match="not 64 hexadecimal digits"):
+        fetch(server.base + "file.bin", sha256="abc", cache=cache)
+    assert len(server.hits) == 1  # refused before any download
 
 
 def test_two_urls_of_one_file_name_never_share_a_file(served, tmp_path):
@@ -168,6 +173,9 @@ def test_fetch_named_dataset_and_regzipped_mirror(served, tmp_path, monkeypatch)
     assert fetch("toy/sub/b.txt", cache=cache) == folder / "sub" / "b.txt"
     assert len(server.hits) == 2
     assert dl.dataset_location("toy", cache=cache) == folder
+    (folder / "sub" / "b.txt").rename(folder / "sub" / "b2.txt")  # a name that only starts alike
+    assert dl.dataset_location("toy", cache=cache) is None
+    (folder / "sub" / "b2.txt").rename(folder / "sub" / "b.txt")
     (www / "a.gz").write_bytes(gzip.compress(raw + b"x"))  # content differs: rejected
     (folder / "a.gz").unlink()
     with pytest.raises(ValueError, match=r"a\.gz: sha256 mismatch .*expected " + _sha(canonical)):
@@ -196,6 +204,9 @@ def test_fetch_archive_checks_each_table(served, tmp_path, monkeypatch):
     assert _all_files(cache) == [folder / "T.txt"]  # the zip itself is not kept
     fetch("arch", cache=cache)
     assert len(server.hits) == 1
+    (folder / "T.txt").write_text(table.replace("3.0", "3.5"))  # damaged in the cache
+    fetch("arch", cache=cache)
+    assert len(server.hits) == 2 and (folder / "T.txt").read_text() == same_numbers
     bad = dl.RemoteFile(
         server.base + "toy.zip", "toy.zip", None, extract=(("Toy_TRAIN.txt", "U.txt", "f" * 64),)
     )
@@ -309,3 +320,9 @@ def test_cli_data_list_and_fetch(served, tmp_path):
         cli, ["data", "fetch", url, "--sha256", "1" * 64, "--cache", str(tmp_path / "c2")]
     )
     assert res.exit_code == 2 and "sha256 mismatch" in res.output and "Traceback" not in res.output
+
+
+def test_a_damaged_gzip_body_is_unreadable_not_a_crash(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xff" * 20)  # bad block
+    assert dl._sha256_file(path, gunzip=True) == "unreadable"

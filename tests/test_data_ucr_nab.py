@@ -224,6 +224,14 @@ def test_nab_csv_outside_a_nab_copy_needs_root():
         shallow.unlink()
 
 
+def test_nab_csv_in_any_other_folder_needs_root(tmp_path):
+    other = tmp_path / "a" / "b" / "x.csv"  # deep enough, but no data/<category>/ above it
+    other.parent.mkdir(parents=True)
+    other.write_text("timestamp,value\n2015-01-01 00:00:00,1\n")
+    with pytest.raises(ValueError, match=r"not inside a NAB copy.*pass root="):
+        load_nab(other)
+
+
 def test_real_nab_series_and_windows_round_trip():
     root = _need("nab")
     assert len(nab_series(root)) == 58

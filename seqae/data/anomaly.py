@@ -17,6 +17,7 @@ import ast
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def _array(folder: Path, chan: str) -> np.ndarray:
             try:
                 raw = gzip.open(path).read() if name.endswith(".gz") else path.read_bytes()
                 arr = np.load(io.BytesIO(raw), allow_pickle=False)
-            except (OSError, ValueError, EOFError) as exc:
+            except (OSError, ValueError, EOFError, zlib.error) as exc:
                 raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
             if arr.ndim != 2 or arr.dtype.kind not in "fiu":
                 raise ValueError(f"{path}: expected a numeric (T, F) array, got {arr.shape}")
@@ -118,19 +119,29 @@ _UCR_NAME = re.compile(r"(\d+)_UCR_Anomaly_(.+)_(\d+)_(\d+)_(\d+)")
 
 @dataclass(frozen=True)
 class UCRAnomaly:
-    """One archive series: ``values`` ``(T,)``; ``train_end``; ``anomaly`` = (START, END)."""
+    """One archive series: ``values`` ``(T,)``; ``train_end``; ``anomaly`` = (START, END).
+
+    The archive counts from 1 (values 1..TRAINEND train): ``values[:train_end]`` is the
+    training part, and ``events`` holds the anomaly as 0-based inclusive positions
+    ``[(START - 1, END - 1)]``, as :func:`load_nasa`'s and the metrics take them.
+    """
 
     name: str
     values: np.ndarray
     train_end: int
     anomaly: tuple[int, int]
 
+    @property
+    def events(self) -> list[tuple[int, int]]:
+        return [(self.anomaly[0] - 1, self.anomaly[1] - 1)]
+
 
 def load_ucr_anomaly(path: str | Path) -> UCRAnomaly:
     """Read ``NNN_UCR_Anomaly_NAME_TRAINEND_START_END.txt``: the numbers come from the name.
 
     Values are one per line (a few archive files hold them on one line, space-separated:
-    both are read). TRAINEND, START and END are taken as the name gives them.
+    both are read). TRAINEND, START and END are kept as the name gives them (1-based);
+    ``.events`` has the 0-based positions.
     """
     path = Path(path)
     m = _UCR_NAME.fullmatch(path.stem)
@@ -156,6 +167,6 @@ def load_ucr_anomaly(path: str | Path) -> UCRAnomaly:
     if end < start or not 0 < train_end <= start or end > v.size:
         raise ValueError(
             f"{path.name}: TRAINEND {train_end}, START {start}, END {end} do not fit a series "
-            f"of {v.size} values (need 0 < TRAINEND <= START <= END <= length)"
+            f"of {v.size} values (need 0 < TRAINEND <= START <= END <= length, counted from 1)"
         )
     return UCRAnomaly(m.group(2), v, train_end, (start, end))

@@ -243,7 +243,7 @@ def _sha256_file(path: Path, gunzip: bool = False) -> str:
         with opener(path, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 h.update(chunk)
-    except (OSError, EOFError):  # not gzip, or truncated: it cannot match anything
+    except (OSError, EOFError, zlib.error):  # not gzip, truncated, damaged: matches nothing
         return "unreadable"
     return h.hexdigest()
 
@@ -357,10 +357,27 @@ def _get(f: RemoteFile, folder: Path) -> Path:
     return dest
 
 
+def _member_digest(blob: bytes, members: str) -> str:
+    if members == "npy":
+        return array_sha256(blob)
+    return table_sha256(blob.decode("ascii", errors="replace"))
+
+
+def _member_ok(path: Path, digest: str, members: str) -> bool:
+    """Whether an extracted file is there and holds the pinned numbers (a damaged one is
+    fetched again)."""
+    try:
+        return _member_digest(path.read_bytes(), members) == digest
+    except OSError:
+        return False
+
+
 def _get_archive(f: RemoteFile, folder: Path) -> Path:
     outs = [folder / out for _, out, _ in f.extract]
-    if all(p.is_file() for p in outs):
-        return outs[0]  # extracted before; each output was checked before its rename
+    if all(
+        _member_ok(p, digest, f.members) for p, (_, _, digest) in zip(outs, f.extract, strict=True)
+    ):
+        return outs[0]  # extracted before, and each output's numbers re-checked here
     tmp = _stream(f.url, folder / f.path)
     try:
         ok, got = _check(tmp, f)
@@ -387,10 +404,7 @@ def _get_archive(f: RemoteFile, folder: Path) -> Path:
                     raise SeqaeError(
                         f"{member} in {f.url} is damaged ({exc}); nothing was kept, try again"
                     ) from None
-                if f.members == "npy":
-                    got = array_sha256(blob)
-                else:
-                    got = table_sha256(blob.decode("ascii", errors="replace"))
+                got = _member_digest(blob, f.members)
                 if got != digest:
                     raise SeqaeError(
                         f"{member} from {f.url}: numbers differ from the pinned release "
@@ -428,6 +442,10 @@ def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None 
     expected and the actual sha256, and leaves nothing behind.
     """
     root = Path(cache) if cache is not None else cache_dir()
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise SeqaeError(f"sha256 {sha256!r} is not 64 hexadecimal digits")
     if _is_url(name_or_url):
         name = Path(urllib.parse.urlsplit(name_or_url).path).name
         if not name:
@@ -458,6 +476,12 @@ def _outputs(ds: Dataset) -> list[str]:
     return [out for f in ds.files for out in ([o for _, o, _ in f.extract] or [f.path])]
 
 
+def _present(path: Path) -> bool:
+    stem = path.name.split(".")[0]
+    names = {path.name, path.name.removesuffix(".gz"), f"{path.name}.gz", f"{stem}.tsv"}
+    return any((path.parent / n).is_file() for n in names)
+
+
 def dataset_location(name: str, cache: str | Path | None = None) -> Path | None:
     """The folder holding every file of a known dataset (shared data first, then the cache).
 
@@ -472,8 +496,7 @@ def dataset_location(name: str, cache: str | Path | None = None) -> Path | None:
     roots.append(Path(cache) if cache is not None else cache_dir())
     for root in roots:
         folder = root / ds.folder
-        # any file with the output's stem counts: unpacked .gz, or a .tsv for a .txt table
-        stems = [folder / p.split(".")[0] for p in _outputs(ds)]
-        if all(any(s.parent.glob(s.name + "*")) for s in stems):
+        # the output as listed, unpacked from .gz, gzipped, or a .tsv for a .txt table
+        if all(_present(folder / p) for p in _outputs(ds)):
             return folder
     return None

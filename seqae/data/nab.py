@@ -34,7 +34,8 @@ def _resolve(series: str | Path, root: str | Path | None) -> tuple[Path, Path, s
     p = Path(series)
     if p.suffix == ".csv" and p.is_file():
         # <root>/data/<category>/<name>.csv: the labels live two folders up from data/
-        if root is None and len(p.resolve().parents) < 3:
+        parents = p.resolve().parents
+        if root is None and (len(parents) < 3 or parents[1].name != "data"):
             raise ValueError(
                 f"{p} is not inside a NAB copy (<root>/data/<category>/<name>.csv); pass root="
             )
