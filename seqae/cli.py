@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -180,7 +181,9 @@ def bench_run(
         for note in plan.notes + ex.check(plan):
             click.echo(f"note: {note}", err=True)
         with Store.open(db) as store:
-            run_id = start_or_resume(store, plan, resume, ex)
+            run_id = start_or_resume(
+                store, plan, resume, ex, show=None if quiet else lambda m: click.echo(m, err=True)
+            )
             stored = len(store.done_keys(run_id))  # a resumed run counts on from its tasks
             on_task = None if quiet or tty else _task_line(len(plan.tasks), stored)
             # A background run ignores Ctrl-C (SIGINT); `kill` (SIGTERM) stops it the same way.
@@ -316,6 +319,7 @@ def bench_results(db: str, run: str, fmt: str) -> None:
     wide = wide_results(results)
     if wide.empty:
         click.echo("no results stored yet")
+        _run_lines(db, runs, run_id)
         return
     if "flops_train_step" in wide:
         wide["flops_train_step"] = wide["flops_train_step"] / 1e9
@@ -335,12 +339,29 @@ def bench_results(db: str, run: str, fmt: str) -> None:
         "1-minute load average while it ran (above the CPU count, timings shared the cores)"
     )
     click.echo(shown.to_string(index=False))
+    _run_lines(db, runs, run_id)
+
+
+def _run_lines(db: str, runs: Any, run_id: int | None, shown_failures: int = 10) -> None:
+    """One line per run, then the first failed tasks with their errors."""
+    from seqae.bench.store import load_tasks
+
     for r in runs.itertuples():
         if run_id is None or r.run_id == run_id:
             click.echo(
                 f"run {r.run_id}: suite {r.suite}, {r.status}, {r.n_done}/{r.n_tasks} tasks "
                 f"done, {r.n_failed} failed, started {r.started}"
             )
+    tasks = load_tasks(db, run_id)
+    failed = tasks[tasks["status"] == "failed"]
+    for t in failed.head(shown_failures).itertuples():
+        error = str(t.error or "").strip().splitlines() or ["(no message)"]
+        click.echo(
+            f"failed: run {t.run_id} {t.model} | {t.dataset} | {t.device} | repeat {t.repeat}: "
+            f"{error[-1]}"
+        )
+    if len(failed) > shown_failures:
+        click.echo(f"... and {len(failed) - shown_failures} more failed tasks")
 
 
 @cli.command("handson")
@@ -413,13 +434,25 @@ def handson(
 
 
 def _refuse_to_overwrite(paths: list[Path], force: bool) -> None:
-    """Before any work: a file a command would write over is an error unless --force."""
+    """Before any work: a file a command would write over is an error unless --force, and so
+    is a path that cannot be written (a folder, or under a file), so that it fails now and
+    not after the work. Missing folders are made when the file is written (:func:`_folder`)."""
     there = [p for p in paths if p.exists()]
     if there and not force:
         raise SeqaeError(f"{there[0]} exists; pass --force to write over it (or another --out)")
     for p in paths:
-        if p.parent.exists() and not p.parent.is_dir():
-            raise SeqaeError(f"cannot write {p}: {p.parent} is a file, not a folder")
+        if p.is_dir():
+            raise SeqaeError(f"cannot write {p}: it is a folder; name a file")
+        above = next(a for a in p.parents if a.exists())  # the root always exists
+        if not above.is_dir():
+            raise SeqaeError(f"cannot write {p}: {above} is a file, not a folder")
+
+
+def _folder(path: str | Path) -> Path:
+    """``path`` with its folder made."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 @cli.command("detect")
@@ -473,11 +506,11 @@ def detect(
     det.fit(series, train_until=until)
     scores = det.score_points(series)
     found = det.intervals(scores, series.index)
-    found.to_csv(out, index=False)
+    found.to_csv(_folder(out), index=False)
     if plot:
         from seqae.detection.io import plot_detection
 
-        plot_detection(series, scores, found, plot)
+        plot_detection(series, scores, found, _folder(plot))
     if not quiet:
         click.echo(
             f"{len(found)} anomalous interval(s) in {len(series):,} steps (window "
@@ -581,8 +614,9 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
               type=click.Path(dir_okay=False), help="A model written by `seqae fit`.")  # fmt: skip
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="CSV to write (default: print it).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Write over --out if it exists.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-def score(data: str, model_path: str, out: str | None, device: str) -> None:
+def score(data: str, model_path: str, out: str | None, force: bool, device: str) -> None:
     """Score each sequence of DATA with a fitted model: one CSV row per sequence.
 
     Columns: index (the sequence's position in DATA), score (the reconstruction error, the
@@ -595,6 +629,8 @@ def score(data: str, model_path: str, out: str | None, device: str) -> None:
     from seqae.data.arrays import read_sequences
     from seqae.estimators import SequenceAutoencoder
 
+    if out is not None:
+        _refuse_to_overwrite([Path(out)], force)
     est = SequenceAutoencoder.load(model_path, device=device)
     if est.threshold_ is None:
         raise SeqaeError(f"{model_path} holds no anomaly threshold; refit it with `seqae fit`")
@@ -607,7 +643,7 @@ def score(data: str, model_path: str, out: str | None, device: str) -> None:
     if out is None:
         click.echo(table.to_csv(index=False), nl=False)
         return
-    table.to_csv(out, index=False)
+    table.to_csv(_folder(out), index=False)
     click.echo(
         f"scored {len(X):,} sequences: {int(flags.sum()):,} above the threshold "
         f"{est.threshold_:.4g}; wrote {out}"

@@ -123,7 +123,7 @@ class TrainConfig:
     precision: str = "fp32"
     compile: bool = False  # torch.compile the training forward: a slow first step, faster after
     seed: int = 0
-    verbose: bool = True  # progress bar, shown only on a terminal (rank 0's under DDP)
+    verbose: bool = True  # a bar on a terminal, else up to ~20 epoch lines (rank 0's, DDP)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -264,6 +264,15 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="epoch", disable=not (enabled and sys.stderr.isatty()))
 
 
+def _log_line(row: dict[str, float], total: int, last: bool) -> None:
+    """Without a terminal (a log), one line per finished epoch, at most about 20 per fit."""
+    epoch = int(row["epoch"])
+    if not (last or epoch % max(1, math.ceil(total / 20)) == 0):
+        return
+    losses_ = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k.endswith("loss"))
+    print(f"epoch {epoch}/{total}: {losses_} ({row['seconds']:.2f} s)", file=sys.stderr)
+
+
 def one_cycle(opt: torch.optim.Optimizer, lr: float, total_steps: int):
     """The "onecycle" schedule (see :class:`TrainConfig`), its settings spelt out so that
     torch's defaults changing would not change seqae's fits."""
@@ -365,6 +374,7 @@ def fit(
                 "NaN or inf values; clean or drop them"
             )
         best_state = copy.deepcopy(model.state_dict()) if cfg.restore_best else None
+    log = cfg.verbose and ranks.main and not sys.stderr.isatty()
     with _progress(cfg.epochs, cfg.verbose and ranks.main) as bar:
         for epoch in range(1, cfg.epochs + 1):
             t0 = time.perf_counter()
@@ -417,8 +427,11 @@ def fit(
                     best_state = copy.deepcopy(model.state_dict())
             else:
                 waited += 1
-                if cfg.patience is not None and waited >= cfg.patience:
-                    break
+            stop = cfg.patience is not None and waited >= cfg.patience
+            if log:
+                _log_line(row, cfg.epochs, last=stop or epoch == cfg.epochs)
+            if stop:
+                break
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

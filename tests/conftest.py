@@ -1,5 +1,7 @@
 """Fixtures shared by the test modules."""
 
+import re
+
 import pytest
 import torch
 
@@ -19,10 +21,12 @@ def one_thread():
 
 def _one_line_error(res, *words: str) -> None:
     """A CLI failure as seqae promises it: exit 2, one ``Error: ...`` line on stderr (after any
-    progress lines ``[n/N] ...``), no traceback anywhere; each of ``words`` in that line."""
+    progress lines ``[n/N] ...`` or ``epoch n/N: ...``), no traceback anywhere; each of
+    ``words`` in that line."""
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("[")]
+    progress = re.compile(r"\[\d+/\d+\]|epoch \d+/\d+: ")
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not progress.match(ln)]
     assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
     for w in words:
         assert w in lines[0], lines[0]

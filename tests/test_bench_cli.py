@@ -201,10 +201,17 @@ def test_ctrl_c_then_resume(tmp_path, monkeypatch, one_line_error):
         return real(task, data)
 
     monkeypatch.setattr(runner, "run_task", watching)
+    first = st.load_runs(db)["environment"][0]["git"]
+    later = {"commit": "f" * 40, "dirty": True}  # the code changed between the sittings
+    monkeypatch.setattr(runner, "git_commit", lambda: later)
     res = _run(*args, "--resume")
     assert res.exit_code == 0, res.output
     assert "2 tasks run, 2 already stored, 0 failed" in res.stdout
     assert seen == [["running"], ["running"]]
+    env = st.load_runs(db)["environment"][0]
+    assert env["git"] == first and [r["git"] for r in env["resumes"]] == [later]
+    if first["commit"]:  # a checkout with git: the change of code is said
+        assert f"resumes at {'f' * 10} (dirty)" in res.stderr
     # the log lines count on from the stored tasks
     assert [ln.split("]")[0] for ln in res.stderr.splitlines() if ln.startswith("[")] == [
         "[3/4",
@@ -295,3 +302,17 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
     assert code == 130, err
     assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
     assert st.load_runs(db)["status"].tolist() == ["interrupted"]
+
+
+def test_results_of_a_run_whose_tasks_all_failed_name_the_failures(tmp_path):
+    db = tmp_path / "f.db"
+    with st.Store.open(db) as s:
+        run = s.start_run("smoke", {}, "", {}, 1)
+        key = st.TaskKey("lstm", "sine", "cpu", "abc", 0)
+        error = "Traceback (most recent call last):\n  ...\nValueError: the data hold NaN"
+        s.add_task(run, st.TaskRecord(key, {}, "failed", st.now(), 0.1, error=error))
+    res = _run("bench", "results", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    assert "no results stored yet" in res.stdout
+    assert "run 1: suite smoke, running, 0/1 tasks done, 1 failed" in res.stdout
+    assert "failed: run 1 lstm | sine | cpu | repeat 0: ValueError: the data hold NaN" in res.stdout

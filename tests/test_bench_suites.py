@@ -69,6 +69,8 @@ def test_suite_by_path(tmp_path):
         (GOOD.replace("epochs = 1", 'schedule = "cosine"'), 6, "unknown schedule 'cosine'"),
         (GOOD.replace("epochs = 1", "epochs = 1.5"), 6, "epochs must be an integer"),
         (GOOD.replace("length = 8", "lenght = 8"), 11, "has no parameter 'lenght'"),
+        (GOOD.replace("length = 8", 'length = "8"'), 11, "length = '8': expected a number"),
+        (GOOD.replace("length = 8", "length = 8.5"), 11, "expected a whole number"),
         (GOOD.replace('name = "sine"', 'name = "sines"'), 9, "unknown dataset 'sines'"),
         (GOOD.replace('size = "tiny"', 'size = "huge"'), 3, "size must be one of"),
         (GOOD.replace('description = "test"', 'descripton = "test"'), 1, "unknown key"),
@@ -85,9 +87,19 @@ def test_bad_suite_names_file_and_line(tmp_path, text, line, words):
     assert f"bad.toml:{line}" in msg or f"line {line}" in msg
 
 
-def test_unknown_suite_name_suggests():
+def test_unknown_suite_name_suggests(tmp_path, monkeypatch):
     with pytest.raises(SeqaeError, match="Did you mean 'smoke'"):
         suites.load("smok")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smoke").mkdir()  # e.g. inside reports/, where a report folder is so named
+    assert suites.load("smoke").name == "smoke"
+
+
+def test_a_misspelt_model_in_a_dataset_entry_is_an_error(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD + 'models = ["lstn", "dense"]\n')
+    with pytest.raises(SeqaeError, match=r"dataset 'sine.*models names 'lstn'.*mean 'lstm'"):
+        make_plan(suites.load(str(p)), devices=["cpu"])
 
 
 def test_smoke_plan_covers_every_benchmarkable_model():
@@ -118,6 +130,9 @@ def test_plan_narrows_models_repeats_and_devices():
 
 def test_plan_runs_every_model_of_a_dataset_once_before_any_repeats():
     plan = make_plan(suites.load("smoke"), models="lstm,convlstm", devices=["cpu"], repeats=2)
+    assert not any(n.startswith("--models") for n in plan.notes)
+    quick = make_plan(suites.load("quick"), models="lstm,keras-dense", devices=["cpu"])
+    assert "--models: keras-dense not in suite 'quick''s models; skipped" in quick.notes
     video = [(t.repeat, t.model) for t in plan.tasks if t.entry.name == "moving-digits"]
     assert [r for r, _ in video] == [0, 0, 1, 1]
     assert {m for _, m in video[:2]} == {m for _, m in video[2:]} == {"convlstm", "lstm"}

@@ -68,6 +68,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     earlier = _csv(tmp_path, "an earlier run's intervals\n", name="found.csv")
     one_line_error(_run(_csv(tmp_path, "value\n" + values), "--out", earlier), "pass --force")
     assert earlier.read_text() == "an earlier run's intervals\n"
+    under_a_file = earlier / "x.csv"  # refused before the fit, not after it
+    one_line_error(_run(_csv(tmp_path, "value\n" + values), "--out", under_a_file), "is a file")
     backwards = _csv(tmp_path, "timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n")
     one_line_error(_run(backwards, "--window", "2"), "times go backwards at step 1")
     zoned = _csv(tmp_path, "timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,2\n")
@@ -92,7 +94,7 @@ def test_a_small_csv_end_to_end(tmp_path):
     x = np.sin(np.arange(600) * 2 * np.pi / 30)
     x[400:410] += 3.0
     path = _csv(tmp_path, "value\n" + "\n".join(f"{v:.5f}" for v in x))
-    out = tmp_path / "a.csv"
+    out = tmp_path / "new" / "a.csv"  # a folder that does not exist yet is made
     res = _run(path, "--train-until", "350", "--out", out)
     assert res.exit_code == 0, res.output
     assert "anomalous interval(s) in 600 steps" in res.output

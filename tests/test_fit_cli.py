@@ -33,13 +33,15 @@ def fitted(tmp_path_factory):
     model = folder / "m.seqae"
     res = _run("fit", data, *TINY, "--no-reverse", "--lr", "0.01", "--seed", "3", "--out", model)
     assert res.exit_code == 0, res.output
-    return data, model, x, res.output
+    return data, model, x, res
 
 
 def test_fit_writes_the_model_with_the_options_and_a_summary(fitted):
-    _, model, _, output = fitted
-    lines = output.strip().splitlines()
+    _, model, _, res = fitted
+    lines = res.stdout.strip().splitlines()
     assert len(lines) == 1
+    # no terminal here (a log): one line per epoch on stderr
+    assert [ln.split(":")[0] for ln in res.stderr.splitlines()] == ["epoch 1/2", "epoch 2/2"]
     assert lines[0].startswith("fitted 30 sequences (T=16, F=1) for 2 epochs in ")
     assert "best held-out loss" in lines[0] and lines[0].endswith(f"wrote {model}")
     est = SequenceAutoencoder.load(model)
@@ -66,6 +68,15 @@ def test_score_writes_a_row_per_sequence_as_the_estimator_scores(fitted, tmp_pat
     printed = _run("score", tmp_path / "x.npy", "--model", model)
     assert printed.exit_code == 0, printed.output
     assert printed.output == out.read_text()
+    # an existing --out is kept unless --force; a missing folder is made
+    before = out.read_text()
+    again = _run("score", data, "--model", model, "--out", out)
+    assert again.exit_code == 2 and "exists; pass --force" in again.stderr
+    assert out.read_text() == before
+    assert _run("score", data, "--model", model, "--out", out, "--force").exit_code == 0
+    deeper = tmp_path / "new" / "folder" / "s.csv"
+    assert _run("score", data, "--model", model, "--out", deeper).exit_code == 0
+    assert deeper.read_text() == before
 
 
 def test_fit_never_writes_over_a_file_without_force(fitted, tmp_path, one_line_error):

@@ -53,6 +53,23 @@ def test_fit_lowers_the_loss_and_returns_history():
     assert not model.training
 
 
+def test_without_a_terminal_a_fit_logs_about_20_epoch_lines(capsys):
+    torch.manual_seed(0)
+    x = torch.randn(16, 4, 3)
+    training.fit(LinearAE(), TensorData(x), None, TrainConfig(epochs=50, batch_size=8))
+    lines = capsys.readouterr().err.splitlines()  # captured: stderr is no terminal here
+    assert [ln.split(":")[0] for ln in lines] == [f"epoch {e}/50" for e in range(3, 51, 3)] + [
+        "epoch 50/50"
+    ]
+    assert "train_loss" in lines[-1] and lines[-1].endswith(" s)")
+    # stopped early: its last epoch has a line; verbose=False: none
+    val = TrainConfig(epochs=200, lr=0.05, patience=3)
+    hist = training.fit(LinearAE(), TensorData(x), TensorData(torch.randn(8, 4, 3) * 10), val)
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"epoch {len(hist)}/200: ")
+    training.fit(LinearAE(), TensorData(x), None, TrainConfig(epochs=5, verbose=False))
+    assert capsys.readouterr().err == ""
+
+
 def test_early_stopping_stops_and_restores_the_best_weights():
     torch.manual_seed(0)
     x = torch.randn(32, 4, 3)

@@ -550,7 +550,7 @@ def _measure(
 
 
 # -- the environment ----------------------------------------------------------------------
-def _git_commit() -> dict[str, Any]:
+def git_commit() -> dict[str, Any]:
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return {"commit": None, "dirty": None}
@@ -588,7 +588,7 @@ def environment(devices: list[str], seed: int) -> dict[str, Any]:
     """What a result depends on besides the code: versions, hardware, threads, seed."""
     env: dict[str, Any] = {
         "seqae": seqae_version(),
-        "git": _git_commit(),
+        "git": git_commit(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,

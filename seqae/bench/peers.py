@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from seqae import training
 from seqae._registry import Registry
 from seqae.models._registry import check_size
 from seqae.models.base import AEOutput, Autoencoder, InputKind, zeros_aux
@@ -232,8 +233,8 @@ class PyODWindows:
     ``L*F`` features; ``reconstruct`` runs its network on the windows standardised as it
     standardises them in ``fit`` and maps the output back (``(N, L, F)``)."""
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self, seed: int = 0, device: str = "auto") -> None:
+        self.seed, self.device = seed, device
 
     def fit(self, X: Any) -> PyODWindows:
         from pyod.models.auto_encoder import AutoEncoder
@@ -242,7 +243,10 @@ class PyODWindows:
         # PyOD drops the last incomplete batch: with fewer windows than its batch size (32)
         # it would train on none and fail, so the batch is capped at the window count
         batch = min(32, len(flat))
-        self.model_ = AutoEncoder(batch_size=batch, random_state=self.seed, verbose=0).fit(flat)
+        dev = training.resolve_device(self.device)  # else PyOD picks CUDA whenever it sees one
+        self.model_ = AutoEncoder(
+            batch_size=batch, random_state=self.seed, verbose=0, device=dev
+        ).fit(flat)
         return self
 
     def reconstruct(self, X: Any) -> np.ndarray:

@@ -30,11 +30,11 @@ from typing import Any, Protocol
 
 import torch
 
-from seqae import training
+from seqae import __version__, training
 from seqae._registry import Registry, did_you_mean
 from seqae.bench import datasets as ds
-from seqae.bench.measure import MeasureConfig, environment, measure
-from seqae.bench.peers import benchmark_models
+from seqae.bench.measure import MeasureConfig, environment, git_commit, measure
+from seqae.bench.peers import benchmark_models, unavailable
 from seqae.bench.store import Store, TaskKey, TaskRecord, now
 from seqae.bench.suites import DatasetEntry, Suite
 from seqae.errors import SeqaeError
@@ -116,8 +116,6 @@ def config_hash(config: dict[str, Any]) -> str:
 def _select(reg: Registry, patterns: tuple[str, ...] | list[str], notes: list[str]) -> list[str]:
     """Names matching the suite's patterns, minus those matching a ``!pattern``; an
     uninstalled peer is a note, not an error."""
-    from seqae.bench.peers import unavailable
-
     missing = unavailable()
     chosen: list[str] = []
     excluded = [p[1:] for p in patterns if p.startswith("!")]
@@ -215,6 +213,12 @@ def make_plan(
     if models:
         wanted = reg.select(models)  # unknown names are an error here
         chosen = [m for m in in_suite if m in wanted]
+        named = {p.strip() for p in models.split(",")}  # by name, not by a pattern
+        outside = [m for m in wanted if m not in in_suite and m in named]
+        if outside and chosen:
+            notes.append(
+                f"--models: {', '.join(outside)} not in suite {suite.name!r}'s models; skipped"
+            )
         if not chosen:
             raise SeqaeError(
                 f"--models {models!r} selects none of suite {suite.name!r}'s models "
@@ -227,6 +231,7 @@ def make_plan(
         entries = [e for entry in suite.datasets for e in entry.expand()]
     except ValueError as exc:  # a series set lists its signals from the data's index
         raise SeqaeError(f"suite {suite.name!r}: {exc}") from None
+    known = [*reg.names(), *unavailable()]  # a suite may name a peer not installed here
     for entry in entries:
         config = {
             "size": suite.size,
@@ -242,6 +247,13 @@ def make_plan(
                 raise SeqaeError(
                     f"suite {suite.name!r}, dataset {entry.label!r}: {what} names unknown "
                     f"model {unknown[0]!r}"
+                )
+        for pat in entry.models or ():
+            if not any(fnmatch.fnmatchcase(n, pat.lstrip("!")) for n in known):
+                raise SeqaeError(
+                    f"suite {suite.name!r}, dataset {entry.label!r}: models names {pat!r}, "
+                    f"which matches no model.{did_you_mean(pat.lstrip('!'), known)} "
+                    "`seqae list` shows them"
                 )
         for m, kw in entry.model_args.items():
             why = _bad_arguments(reg.get(m), kw, suite.detects)
@@ -297,7 +309,7 @@ def run_task(task: Task, data: ds.BenchData | Exception) -> TaskRecord:
 
             torch.manual_seed(seed)
             rec.metrics, rec.artifacts = tsad.run(
-                tsad.detectors().get(task.model), data, seed, kwargs
+                tsad.detectors().get(task.model), data, seed, kwargs, task.device
             )
             return _finish(rec, t0)
         factory = benchmark_models().get(task.model)
@@ -385,12 +397,18 @@ class LocalExecutor:
 
 
 def start_or_resume(
-    store: Store, plan: Plan, resume: bool, executor: Executor | None = None
+    store: Store,
+    plan: Plan,
+    resume: bool,
+    executor: Executor | None = None,
+    show: Callable[[str], None] | None = None,
 ) -> int:
     """The run to fill: a new one, or with ``resume`` the latest unfinished matching one.
 
     A resumed run keeps the environment it started with, whichever executor resumes it
-    (each task's record says where it ran)."""
+    (each task's record says where it ran); each resume is appended to its ``resumes``
+    (time, seqae version, git commit), and ``show`` says so when the code is not the one
+    the run started with."""
     suite = plan.suite
     if resume:
         run_id = store.find_unfinished(suite.name, plan.options)
@@ -398,6 +416,15 @@ def start_or_resume(
             raise SeqaeError(
                 f"{store.path} has no unfinished run of suite {suite.name!r} with these options "
                 f"({json.dumps(plan.options, sort_keys=True)}); drop --resume to start a new run"
+            )
+        git = git_commit()
+        env = store.note_resume(run_id, {"at": now(), "seqae": __version__, "git": git})
+        first = env.get("git", {}).get("commit")
+        if show is not None and git["commit"] and first and git["commit"] != first:
+            show(
+                f"note: run {run_id} started at commit {first[:10]}; it resumes at "
+                f"{git['commit'][:10]}{' (dirty)' if git['dirty'] else ''}: the environment "
+                "table lists every resume"
             )
         store.set_run_status(run_id, "running")  # no longer 'interrupted' while it runs
         return run_id

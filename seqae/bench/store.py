@@ -358,6 +358,16 @@ class Store:
             )
             return int(cur.lastrowid)
 
+    def note_resume(self, run_id: int, info: dict[str, Any]) -> dict[str, Any]:
+        """Append ``info`` (when, which code) to the run's ``environment["resumes"]``;
+        returns the environment as it was before."""
+        with self._write() as c:
+            row = c.execute("SELECT environment FROM runs WHERE id = ?", (run_id,)).fetchone()
+            env = json.loads(row[0])
+            new = {**env, "resumes": [*env.get("resumes", []), info]}
+            c.execute("UPDATE runs SET environment = ? WHERE id = ?", (_dumps(new), run_id))
+        return env
+
     def set_run_status(self, run_id: int, status: str) -> None:
         with self._write() as c:
             c.execute(

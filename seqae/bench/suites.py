@@ -128,6 +128,24 @@ class Suite:
         return MeasureConfig(**{**self.train, **entry.train, **entry.model_train.get(model, {})})
 
 
+def _wrong_type(value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot stand for a parameter whose default is ``default`` (None: it can).
+    A default of None or of another kind says nothing: the dataset checks the value."""
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected a number, got {type(value).__name__}"
+        if isinstance(default, int) and not isinstance(value, int):
+            return "expected a whole number"
+        return None
+    if isinstance(default, str) and not isinstance(value, str):
+        return f"expected a string, got {type(value).__name__}"
+    return None
+
+
 def builtin_dir() -> Path:
     return Path(str(resources.files("seqae.bench") / "builtin_suites"))
 
@@ -139,7 +157,7 @@ def builtin_names() -> list[str]:
 def load(name_or_path: str) -> Suite:
     """A built-in suite by name, or a suite file by path."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists() or "/" in name_or_path or "\\" in name_or_path:
+    if p.suffix == ".toml" or p.is_file() or "/" in name_or_path or "\\" in name_or_path:
         if not p.is_file():
             raise SeqaeError(f"suite file {p} does not exist")
         try:
@@ -252,7 +270,7 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                 )
         known = ds.parameters(dname)
         params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
-        for k in params:
+        for k, v in params.items():
             if k not in known:
                 raise fail(
                     f"dataset {dname!r} has no parameter {k!r}; it takes "
@@ -260,6 +278,9 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                     k,
                     after,
                 )
+            why = _wrong_type(v, known[k])
+            if why:
+                raise fail(f"dataset {dname!r}: {k} = {v!r}: {why}", k, after)
         label = entry.get("label")
         if label is None:
             label = dname + (

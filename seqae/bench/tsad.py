@@ -49,7 +49,8 @@ ORION_SOURCE = "Orion 0.7.1, benchmark/results/0.7.1.csv (github.com/sintel-dev/
 
 
 class PCADetector(SeriesDetector):
-    """The baseline: a SeriesDetector whose window model is PCA (16 components)."""
+    """The baseline: a SeriesDetector whose window model is PCA (16 components, on the CPU
+    whatever ``device`` says)."""
 
     def _fit_autoencoder(self, X: np.ndarray) -> Any:
         from seqae.baselines import PCAWindows
@@ -63,7 +64,7 @@ class PyODDetector(SeriesDetector):
     def _fit_autoencoder(self, X: np.ndarray) -> Any:
         from seqae.bench.peers import PyODWindows
 
-        return PyODWindows(seed=self.seed).fit(X)
+        return PyODWindows(self.seed, self.autoencoder_params.get("device", "auto")).fit(X)
 
 
 DetectorFactory = Callable[..., SeriesDetector]
@@ -100,10 +101,15 @@ def pooled_scores(scores: np.ndarray, n: int = MAX_POINTS) -> np.ndarray:
 
 
 def run(
-    factory: DetectorFactory, data: Any, seed: int, kwargs: dict[str, Any]
+    factory: DetectorFactory,
+    data: Any,
+    seed: int,
+    kwargs: dict[str, Any],
+    device: str = "auto",
 ) -> tuple[list[Metric], dict[str, dict[str, np.ndarray]]]:
-    """Fit ``factory(seed=seed, **kwargs)`` on ``data.train``, score ``data.test``: the task's
-    metrics and its ``detection`` artifact. ``data`` is a series :class:`BenchData`."""
+    """Fit ``factory(seed=seed, device=device, **kwargs)`` on ``data.train``, score
+    ``data.test``: the task's metrics and its ``detection`` artifact. ``data`` is a series
+    :class:`BenchData`; ``device`` the task's (the window models train there)."""
     from seqae.bench.measure import loadavg
     from seqae.metrics import (
         events_from_flags,
@@ -113,7 +119,7 @@ def run(
     )
 
     load_before = loadavg()
-    det = factory(seed=seed, **kwargs)
+    det = factory(seed=seed, device=device, **kwargs)
     t0 = time.perf_counter()
     det.fit(data.train)
     fit_s = time.perf_counter() - t0
