@@ -352,6 +352,15 @@ def test_baseline_database_adds_the_comparison(db, tmp_path):
     text = files.html.read_text()
     assert "rnn trains faster (better): ×3" in text  # the plain-language line
     assert "rnn has lower MSE" not in text
+    elsewhere = tmp_path / "elsewhere.sqlite"  # another dataset only: no pair in common
+    with store.Store.open(elsewhere) as s:
+        s.add_task(
+            s.start_run("fixture", {}, "", ENV, 1), _task("rnn", "ecg", "cpu", 0, {"mse": 1})
+        )
+    files = render.report_from_db(elsewhere, tmp_path / "out2", baseline=db)
+    assert "Nothing to compare: no (model, dataset, device, metric) is in both" in (
+        files.markdown.read_text()
+    )
 
 
 def test_two_run_ids_of_one_database(tmp_path):
@@ -437,9 +446,14 @@ def test_an_unfinished_run_is_named_in_the_summary(tmp_path):
         run = s.start_run("fixture", {}, "", ENV, 5)  # 5 planned, 3 stored, then stopped
         for rep in range(3):
             s.add_task(run, _task("rnn", "sine", "cpu", rep, {"params": 120}))
+        failed = _task("gru", "sine", "cpu", 0, {})
+        failed.status, failed.error = "failed", "ValueError: the data hold NaN"
+        s.add_task(run, failed)
         s.set_run_status(run, "interrupted")
     note = "run 1 (fixture) is interrupted: 3 of 5 tasks done"
-    assert any(n.startswith(note) for n in rdata.load(path).notes)
+    notes = rdata.load(path).notes
+    assert any(n.startswith(note) for n in notes)
+    assert any(n.startswith("run 1 (fixture): 1 task failed and is not shown") for n in notes)
     assert not any("tasks done" in n for n in rdata.load(make_db(tmp_path / "all.sqlite")).notes)
 
 
@@ -477,6 +491,43 @@ def test_latest_config_wins_over_older_runs():
     )  # fmt: skip
     kept, dropped = rdata.latest_configs(df, ["1", "2"])
     assert kept["value"].tolist() == [5.0] and dropped == 2
+
+
+def test_runs_that_built_a_dataset_otherwise_are_not_mixed():
+    # run 1 measured m and g on d; run 2 measured m on a d built otherwise (signature t)
+    df = pd.DataFrame(
+        {"run_id": ["1", "1", "2"], "model": ["m", "g", "m"], "dataset": "d", "device": "cpu",
+         "config_hash": ["a", "c", "b"], "signature": ["s", "s", "t"], "repeat": 0,
+         "metric": "mse", "value": [1.0, 2.0, 5.0]}
+    )  # fmt: skip
+    kept, dropped = rdata.latest_configs(df, ["1", "2"])
+    assert kept["value"].tolist() == [5.0] and dropped == 2  # g's run-1 data is not d's now
+    # built alike: g stays beside run 2's m
+    kept, _ = rdata.latest_configs(df.assign(signature="s"), ["1", "2"])
+    assert sorted(kept["value"].tolist()) == [2.0, 5.0]
+    # the same config run twice: one value per repeat, the latest run's, not six repeats
+    twice = pd.DataFrame(
+        {"run_id": ["1", "1", "2"], "model": "m", "dataset": "d", "device": "cpu",
+         "config_hash": "a", "repeat": [0, 1, 0], "metric": "mse", "value": [1.0, 1.1, 0.9]}
+    )  # fmt: skip
+    kept, dropped = rdata.latest_configs(twice, ["1", "2"])
+    assert kept.sort_values("repeat")["value"].tolist() == [0.9, 1.1] and dropped == 1
+
+
+def test_two_suites_naming_a_dataset_alike_report_the_latest(tmp_path):
+    path = tmp_path / "r.sqlite"
+    with store.Store.open(path) as s:
+        for suite, n, models in (("quick", 1024, ("lstm", "gru")), ("peers", 512, ("lstm",))):
+            run = s.start_run(suite, {}, "", ENV, len(models))
+            for m in models:
+                rec = _task(m, "sine-T50", "cpu", 0, {"mse": 1.0 if n == 1024 else 2.0})
+                rec.key = store.TaskKey(m, "sine-T50", "cpu", f"{m}-{n}", 0)
+                rec.config = {"dataset": {"name": "sine", "params": {"n": n}}, "model_args": {}}
+                s.add_task(run, rec)
+    data = rdata.load(path)
+    got = data.results[data.results["metric"] == "mse"]
+    assert got[["run_id", "model", "value"]].values.tolist() == [["2", "lstm", 2.0]]
+    assert any("superseded" in n for n in data.notes)
 
 
 # -- the page in a real browser ---------------------------------------------------------------

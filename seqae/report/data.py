@@ -155,22 +155,58 @@ def check_results(df: pd.DataFrame) -> pd.DataFrame:
 def latest_configs(
     results: pd.DataFrame, order: list[str] | None = None
 ) -> tuple[pd.DataFrame, int]:
-    """Keep, per (model, dataset, device), only the config measured by the latest run.
+    """Keep only results measured alike, the latest run's where runs overlap.
 
-    A database may hold a model measured under several configs (a smoke and a full suite);
-    mixing their repeats would blur both. ``order`` lists run ids oldest first (default: as
-    they appear). Returns the kept rows and how many rows were dropped.
+    A database may hold several runs (a smoke and a full suite, or two suites that name a
+    dataset alike but build it otherwise); mixing them would blur both or compare models
+    trained on other data. Three rules, in turn:
+
+    1. per (dataset, device): rows whose ``signature`` (what a task ran on: the dataset's
+       parameters, size, seed and training, without the model's own arguments; default:
+       the config hash) is not among the latest run's for that dataset are dropped;
+    2. per (model, dataset, device): only the config measured by the latest run is kept;
+    3. per (model, dataset, device, repeat, metric): only the latest run's value, so a run
+       repeated with the same config is not counted as more repeats.
+
+    ``order`` lists run ids oldest first (default: as they appear). Returns the kept rows
+    and how many rows were dropped.
     """
     if "config_hash" not in results.columns or results.empty:
         return results, 0
     order = order or list(dict.fromkeys(results["run_id"]))
     rank = {r: i for i, r in enumerate(order)}
-    key = ["model", "dataset", "device"]
     r = results.assign(_rank=results["run_id"].map(rank).fillna(-1))
-    newest = r.sort_values("_rank").groupby(key)["config_hash"].last().rename("_keep")
-    r = r.join(newest, on=key)
-    kept = r[r["config_hash"] == r["_keep"]].drop(columns=["_rank", "_keep"])
-    return kept, len(results) - len(kept)
+    if "signature" not in r.columns:
+        r["signature"] = r["config_hash"]
+    r["signature"] = r["signature"].fillna(r["config_hash"])
+    top = r.groupby(["dataset", "device"])["_rank"].transform("max")
+    latest = r.loc[r["_rank"] == top, ["dataset", "device", "signature"]].drop_duplicates()
+    r = r.merge(latest.assign(_same=True), on=["dataset", "device", "signature"], how="left")
+    r = r[r["_same"].fillna(False).astype(bool)]
+    key = ["model", "dataset", "device"]
+    newest = r.sort_values("_rank", kind="stable").groupby(key)["config_hash"].last()
+    r = r.join(newest.rename("_keep"), on=key)
+    r = r[r["config_hash"] == r["_keep"]]
+    last = r.groupby([*key, "repeat", "metric"])["_rank"].transform("max")
+    r = r[r["_rank"] == last]
+    kept = r.drop(columns=["_rank", "_keep", "_same", "signature"])
+    kept = kept[[c for c in results.columns if c in kept.columns]]
+    return kept.reset_index(drop=True), len(results) - len(kept)
+
+
+def task_signatures(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Per stored task (run_id, model, dataset, device, config_hash): its ``signature``, the
+    hash of its config without the model's own arguments (see :func:`latest_configs`)."""
+    from seqae.bench.runner import config_hash
+
+    cols = ["run_id", "model", "dataset", "device", "config_hash"]
+    if tasks.empty:
+        return pd.DataFrame(columns=[*cols, "signature"])
+    sig = tasks["config"].map(
+        lambda c: config_hash({k: v for k, v in c.items() if k not in ("model_args", "node")})
+    )
+    out = tasks[cols].assign(signature=sig, run_id=tasks["run_id"].astype(str))
+    return out.drop_duplicates(cols)
 
 
 def _kind(arr: np.ndarray) -> str:
@@ -181,7 +217,7 @@ def _kind(arr: np.ndarray) -> str:
 def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
     """Read a results database through :mod:`seqae.bench.store`; ``runs`` selects run ids.
 
-    Per (model, dataset, device) only the config of the latest run is kept (see
+    Where runs overlap, only results measured alike are kept, the latest run's (see
     :func:`latest_configs`); artefacts follow the kept results.
     """
     from seqae.bench import store
@@ -204,6 +240,10 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
     if results.empty:
         raise SeqaeError(f"{db} holds no results yet; run `seqae bench run --db {db}` first")
     results = results.dropna(subset=["value"])  # NULL = not measured (reason in extra)
+    signatures = task_signatures(store.load_tasks(db))
+    results = results.merge(
+        signatures, on=["run_id", "model", "dataset", "device", "config_hash"], how="left"
+    )
     results, dropped = latest_configs(results, list(run_df["run_id"]))
     notes = [
         f"run {r.run_id} ({r.suite}) is {r.status}: {r.n_done} of {r.n_tasks} tasks done; "
@@ -211,8 +251,18 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         for r in run_df.itertuples()
         if r.n_done + r.n_failed < r.n_tasks
     ]
+    notes += [
+        f"run {r.run_id} ({r.suite}): {r.n_failed} task{'s' * (r.n_failed != 1)} failed and "
+        f"{'are' if r.n_failed != 1 else 'is'} not shown; `seqae bench results --db {db}` "
+        "names them with their errors"
+        for r in run_df.itertuples()
+        if r.n_failed
+    ]
     if dropped:
-        notes.append(f"{dropped} values of older configs were superseded by later runs")
+        notes.append(
+            f"{dropped} values of older runs were superseded by later runs of the same "
+            "datasets (other data or settings, or the same config run again)"
+        )
 
     kept = set(
         map(tuple, results[["run_id", "model", "dataset", "device", "config_hash"]].to_numpy())

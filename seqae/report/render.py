@@ -211,6 +211,11 @@ def write_report(
         skip |= {"summary", "figures", "claims", "comparison"}
     sections = [s for s in SECTIONS if s[0] not in skip]
     doc.notes = [f"Note: {note}." for note in data.notes]  # at the top of the first section
+    if baseline is not None and results.empty:
+        doc.notes.append(
+            "Note: the baseline was not compared: --baseline compares measurement results, "
+            "and these are detection results only."
+        )
 
     if not results.empty:
         _measurement_sections(doc, data, baseline, baseline_name, files, csv, fig)
@@ -366,7 +371,11 @@ def _measurement_sections(doc: _Doc, data: ReportData, baseline, baseline_name, 
             f"({baseline.source or 'baseline results'}). Ratios are current / baseline."
         )
         lines = _tables.change_lines(cmp, baseline_name)
-        if lines:
+        if cmp.empty:
+            doc.para(
+                "Nothing to compare: no (model, dataset, device, metric) is in both result sets."
+            )
+        elif lines:
             doc.items(lines)
         else:
             doc.para("No difference beyond the spread over repeats.")
