@@ -13,7 +13,7 @@ from seqae import SequenceAutoencoder
 from seqae.data import anomaly_series, intervals
 from seqae.detection import choose_window
 from seqae.detection import thresholds as th
-from seqae.metrics import segment_counts
+from seqae.metrics import events_from_flags, segment_counts
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 QUICK = {"hidden_size": 16, "latent_size": 4, "epochs": 5}
@@ -152,9 +152,30 @@ def test_windowed_events_are_pruned_per_window_as_orion_does():
         (97, 103),
         (447, 453),
     ]
+    # an event 2 steps before a window's end: its padding stops at the window's last step
+    t = np.full(600, 0.1)
+    t[297] = 1.0
+    assert th.window_events(t, lambda part: 0.5, pad=5, window=300, step=300) == [(292, 299)]
     s[298], s[301] = 5.0, 5.0
     assert (296, 303) in th.window_events(s, level, pad=2, p=None, window=300, step=300)
     assert th.window_events(s, lambda part: None, window=300) == []
+
+
+def test_prune_scope_series_or_window(fitted, series):
+    det = copy.deepcopy(fitted)
+    scores = det.score_points(series[["value"]])
+    pad = det.window_ // 2
+
+    def found(d):
+        return list(zip(*(d.intervals(scores)[c].tolist() for c in ("start", "end")), strict=True))
+
+    # the default: flags of the sliding windows, padded and merged, pruned over the series
+    flat = th.padded(events_from_flags(th.dynamic(scores)), pad, len(scores))
+    assert found(det) == th.prune(flat, scores, det.prune)
+    det.set_params(prune_scope="window")  # Orion's find_anomalies: window by window
+    assert found(det) == th.window_events(scores, th.dynamic_level, pad, det.prune)
+    with pytest.raises(ValueError, match="Did you mean 'window'"):
+        det.set_params(prune_scope="windows")
 
 
 def test_set_params_moves_the_level_with_the_threshold(fitted, series):
@@ -224,8 +245,8 @@ def test_times_from_a_timestamp_column_and_their_checks():
     "bad, message",
     [
         ({"q": 99}, "q must be in \\(0, 1\\)"),
-        ({"risk": 0}, "risk must be in \\(0, 0.02\\)"),
-        ({"risk": 0.05}, "risk must be in \\(0, 0.02\\)"),
+        ({"risk": 0}, "risk must be in \\(0, 1\\)"),
+        ({"threshold": "pot", "risk": 0.05}, "risk must be in \\(0, 0.02\\)"),
         ({"k": 0}, "k must be > 0"),
         ({"prune": 1.0}, "prune must be in \\[0, 1\\) or None"),
     ],

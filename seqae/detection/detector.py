@@ -24,6 +24,7 @@ from seqae.detection import thresholds as th
 from seqae.metrics import events_from_flags
 
 THRESHOLDS = ("dynamic", "sigma", "quantile", "pot")
+PRUNE_SCOPES = ("series", "window")
 WINDOW_RANGE = (16, 200)  # a window chosen from the data lies here
 DEFAULT_WINDOW = 100  # when the series shows no period: Orion's window
 SCORE_CHUNK = 8192  # windows reconstructed at a time when scoring: memory O(chunk), not O(T)
@@ -102,6 +103,10 @@ class SeriesDetector(BaseEstimator):
         pad: steps added on each side of a found event before merging; None: window // 2.
         prune: the pruning ratio of Hundman et al. (section 3.3) for "dynamic" and "sigma";
             None: no pruning.
+        prune_scope: "series": events are pruned against the largest unflagged score of
+            the whole scored series (the default: it measures best on NAB, the development
+            set, for every detector; see benchmarks/README.md); "window": per threshold
+            window, padding kept inside it, as Orion's ``find_anomalies`` does.
         seed, verbose: passed to the autoencoder.
         **autoencoder_params: any other :class:`SequenceAutoencoder` argument.
 
@@ -122,6 +127,7 @@ class SeriesDetector(BaseEstimator):
         smooth: int | None = None,
         pad: int | None = None,
         prune: float | None = 0.13,
+        prune_scope: str = "series",
         seed: int = 0,
         verbose: bool = False,
         **autoencoder_params: Any,
@@ -129,6 +135,7 @@ class SeriesDetector(BaseEstimator):
         self.cell, self.window, self.stride, self.threshold = cell, window, stride, threshold
         self.k, self.q, self.risk = k, q, risk
         self.smooth, self.pad, self.prune = smooth, pad, prune
+        self.prune_scope = prune_scope
         self.seed, self.verbose = seed, verbose
         self.autoencoder_params = autoencoder_params
         self._validate()
@@ -142,14 +149,17 @@ class SeriesDetector(BaseEstimator):
             raise ValueError("n_features is the series' feature count; do not pass it")
         SequenceAutoencoder(self.cell, **self.autoencoder_params)  # unknown or misspelt names
         check_choice("threshold", self.threshold, THRESHOLDS)
+        check_choice("prune_scope", self.prune_scope, PRUNE_SCOPES)
         for name in ("window", "stride", "smooth", "pad"):
             v = getattr(self, name)
             if v is not None and int(v) < (2 if name == "window" else 0 if name == "pad" else 1):
                 raise ValueError(f"{name} must be a positive number of steps or None, got {v}")
+        # POT's risk must lie below its tail's share; another threshold does not use it
+        top_risk = 1 - th.POT_LEVEL if self.threshold == "pot" else 1.0
         for name, ok, what in (
             ("k", self.k > 0, "> 0 (standard deviations)"),
             ("q", 0 < self.q < 1, "in (0, 1), e.g. 0.99"),
-            ("risk", 0 < self.risk < 1 - th.POT_LEVEL, f"in (0, {1 - th.POT_LEVEL:g}), e.g. 1e-3"),
+            ("risk", 0 < self.risk < top_risk, f"in (0, {top_risk:g}), e.g. 1e-3"),
             ("prune", self.prune is None or 0 <= self.prune < 1, "in [0, 1) or None"),
         ):
             if not ok:
@@ -312,16 +322,19 @@ class SeriesDetector(BaseEstimator):
         return self.score_points(series)
 
     def _events(self, scores: np.ndarray) -> list[tuple[int, int]]:
-        """Threshold, pad and merge; the windowed thresholds prune per window."""
+        """Threshold, pad and merge; the windowed thresholds prune (``prune_scope``)."""
         pad = self.window_ // 2 if self.pad is None else int(self.pad)
-        if self.threshold in ("dynamic", "sigma"):
-            level: Callable[[np.ndarray], float | None]
-            if self.threshold == "dynamic":
-                level = th.dynamic_level
-            else:
-                level = functools.partial(th.sigma_level, k=self.k)
+        if self.threshold not in ("dynamic", "sigma"):
+            return th.padded(events_from_flags(scores > self.threshold_), pad, len(scores))
+        level: Callable[[np.ndarray], float | None]
+        if self.threshold == "dynamic":
+            level = th.dynamic_level
+        else:
+            level = functools.partial(th.sigma_level, k=self.k)
+        if self.prune_scope == "window":
             return th.window_events(scores, level, pad, self.prune)
-        return th.padded(events_from_flags(scores > self.threshold_), pad, len(scores))
+        events = th.padded(events_from_flags(th.window_flags(scores, level)), pad, len(scores))
+        return events if self.prune is None else th.prune(events, scores, self.prune)
 
     def detect(self, series: Any) -> pd.DataFrame:
         """The anomalous intervals: columns start, end (inclusive positions) and score (the
@@ -331,8 +344,9 @@ class SeriesDetector(BaseEstimator):
 
     def intervals(self, scores: np.ndarray, index: pd.Index | None = None) -> pd.DataFrame:
         """:meth:`detect` from step scores already computed (``score_points``): threshold,
-        pad and merge; "dynamic" and "sigma" prune per window (:func:`~seqae.detection.
-        thresholds.window_events`). ``index``: the series' index, for the time columns."""
+        pad and merge; "dynamic" and "sigma" prune weak events (over the series, or per
+        window with ``prune_scope="window"``). ``index``: the series' index, for the time
+        columns."""
         self._check_fitted()
         scores = np.asarray(scores, dtype=float)
         events = self._events(scores)

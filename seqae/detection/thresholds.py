@@ -13,7 +13,8 @@ events (inclusive ``(start, end)``).
   within ``p`` of the next smaller peak (down to the largest unflagged score) are dropped.
 - ``window_events``: the windowed thresholds as Orion's ``find_anomalies`` applies them:
   per window its level, its events padded, pruned against that window's own largest
-  unflagged score; then the windows' events merged.
+  unflagged score; then the windows' events merged (the detector's ``prune_scope="window"``;
+  its default prunes once, over the series).
 - ``quantile``: the ``q`` quantile of the training part's scores.
 - ``pot``: peaks over threshold (Siffer et al., KDD 2017, "Anomaly Detection in Streams with
   Extreme Value Theory", section 3.2, SPOT's initial step): a generalised Pareto fitted to
@@ -43,7 +44,7 @@ def sliding_sigma(
     scores: np.ndarray, k: float = 4.0, window: int | None = None, step: int | None = None
 ) -> np.ndarray:
     """Flags where a score exceeds mean + k sd of a sliding window that holds it."""
-    return _flags(scores, lambda part: sigma_level(part, k), window, step)
+    return window_flags(scores, lambda part: sigma_level(part, k), window, step)
 
 
 def sigma_level(part: np.ndarray, k: float = 4.0) -> float:
@@ -51,12 +52,13 @@ def sigma_level(part: np.ndarray, k: float = 4.0) -> float:
     return float(part.mean() + k * part.std())
 
 
-def _flags(
+def window_flags(
     scores: np.ndarray,
     level: Callable[[np.ndarray], float | None],
-    window: int | None,
-    step: int | None,
+    window: int | None = None,
+    step: int | None = None,
 ) -> np.ndarray:
+    """Flags where a score exceeds ``level`` of a sliding window that holds it (None: none)."""
     s = np.asarray(scores, dtype=float)
     flags = np.zeros(s.size, dtype=bool)
     for sl in _windows(s.size, window, step):
@@ -94,7 +96,7 @@ def dynamic(
     z_range: tuple[float, float] = (2.0, 10.0),
 ) -> np.ndarray:
     """Hundman et al.'s dynamic threshold per sliding window (section 3.2)."""
-    return _flags(scores, lambda part: dynamic_level(part, z_range), window, step)
+    return window_flags(scores, lambda part: dynamic_level(part, z_range), window, step)
 
 
 def dynamic_level(part: np.ndarray, z_range: tuple[float, float] = (2.0, 10.0)) -> float | None:
