@@ -7,6 +7,7 @@ stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -446,6 +447,8 @@ def _refuse_to_overwrite(paths: list[Path], force: bool) -> None:
         above = next(a for a in p.parents if a.exists())  # the root always exists
         if not above.is_dir():
             raise SeqaeError(f"cannot write {p}: {above} is a file, not a folder")
+        if not os.access(above, os.W_OK | os.X_OK):
+            raise SeqaeError(f"cannot write {p}: no permission to write in {above}")
 
 
 def _folder(path: str | Path) -> Path:

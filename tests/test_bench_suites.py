@@ -241,3 +241,11 @@ def test_quick_runs_every_seqae_model_and_no_peer():
     plan = make_plan(suites.load("quick"), devices=["cpu"])
     assert {t.model for t in plan.tasks} == set(seqae.models.MODELS.names())
     assert plan.repeats == 3
+    # one data signature per dataset, whatever the model's own training or the repeat
+    sine = [t for t in plan.tasks if t.entry.label == "sine-T50"]
+    jordan = {t.config_hash for t in sine if t.model == "jordan"}
+    assert jordan.isdisjoint({t.config_hash for t in sine if t.model == "lstm"})  # lr 1e-3
+    assert len({t.config["data_signature"] for t in sine}) == 1
+    assert len({t.config["data_signature"] for t in plan.tasks}) == len(
+        {t.entry.label for t in plan.tasks}
+    )

@@ -514,6 +514,21 @@ def test_runs_that_built_a_dataset_otherwise_are_not_mixed():
     assert kept.sort_values("repeat")["value"].tolist() == [0.9, 1.1] and dropped == 1
 
 
+def test_signatures_come_from_the_plan_or_from_the_dataset_part():
+    tasks = pd.DataFrame(
+        {"run_id": [1, 1, 1], "model": ["a", "a", "b"], "dataset": "d", "device": "cpu",
+         "config_hash": ["h", "h", "k"], "repeat": [1, 0, 0],
+         "config": [{"data_signature": "s1", "repeat": 1}, {"data_signature": "s1", "repeat": 0},
+                    {"dataset": {"name": "sine"}, "train": {"lr": 1}, "repeat": 0}]}
+    )  # fmt: skip
+    sig = rdata.task_signatures(tasks)
+    assert sig["signature"].tolist()[0] == "s1" and sig["run_id"].tolist() == ["1", "1"]
+    old = tasks.loc[2, "config"]
+    other = {**old, "train": {"lr": 2}, "repeat": 2}  # a model's own training, another repeat
+    again = rdata.task_signatures(tasks.assign(config=[old, old, other]))
+    assert again["signature"].nunique() == 1
+
+
 def test_two_suites_naming_a_dataset_alike_report_the_latest(tmp_path):
     path = tmp_path / "r.sqlite"
     with store.Store.open(path) as s:

@@ -270,10 +270,17 @@ def make_plan(
             for m in here
         }  # fmt: skip
         hashes = {m: config_hash(c) for m, c in own.items()}
+        # what the data and the suite's training are, whatever the model: the report keeps
+        # apart runs that built a dataset otherwise (stored, not part of the key)
+        alike = (
+            config if suite.detects else {**config, "train": suite.measure_config(entry).as_dict()}
+        )
+        data_signature = config_hash({k: v for k, v in alike.items() if k != "model_args"})
         for r in range(repeats):
             for m in here:
+                stored = {**own[m], "repeat": r, "data_signature": data_signature}
                 for dev in devs:
-                    tasks.append(Task(m, entry, dev, r, hashes[m], {**own[m], "repeat": r}))
+                    tasks.append(Task(m, entry, dev, r, hashes[m], stored))
     if not tasks:
         raise SeqaeError(
             f"suite {suite.name!r} has no task for models {', '.join(chosen) or 'none'}: "

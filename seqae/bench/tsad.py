@@ -119,7 +119,7 @@ def run(
     )
 
     load_before = loadavg()
-    det = factory(seed=seed, device=device, **kwargs)
+    det = factory(seed=seed, **{"device": device, **kwargs})  # model_args may name one
     t0 = time.perf_counter()
     det.fit(data.train)
     fit_s = time.perf_counter() - t0

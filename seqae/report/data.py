@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -196,15 +197,21 @@ def latest_configs(
 
 def task_signatures(tasks: pd.DataFrame) -> pd.DataFrame:
     """Per stored task (run_id, model, dataset, device, config_hash): its ``signature``, the
-    hash of its config without the model's own arguments (see :func:`latest_configs`)."""
+    ``data_signature`` its plan stored (the dataset and the suite's training, without any
+    model's own arguments or training; see :func:`latest_configs`). Tasks stored before
+    that field: the hash of the dataset part of their config (size, seed, dataset)."""
     from seqae.bench.runner import config_hash
 
     cols = ["run_id", "model", "dataset", "device", "config_hash"]
     if tasks.empty:
         return pd.DataFrame(columns=[*cols, "signature"])
-    sig = tasks["config"].map(
-        lambda c: config_hash({k: v for k, v in c.items() if k not in ("model_args", "node")})
-    )
+
+    def signature(c: dict[str, Any]) -> str:
+        if "data_signature" in c:
+            return str(c["data_signature"])
+        return config_hash({k: c.get(k) for k in ("size", "seed", "dataset", "task")})
+
+    sig = tasks["config"].map(signature)
     out = tasks[cols].assign(signature=sig, run_id=tasks["run_id"].astype(str))
     return out.drop_duplicates(cols)
 
@@ -265,13 +272,16 @@ def load(db: str | Path, runs: list[str] | None = None) -> ReportData:
         )
 
     kept = set(
-        map(tuple, results[["run_id", "model", "dataset", "device", "config_hash"]].to_numpy())
+        map(
+            tuple,
+            results[["run_id", "model", "dataset", "device", "config_hash", "repeat"]].to_numpy(),
+        )
     )
 
     def arts(name: str):
         for key, arr in store.load_artifacts(db, name=name):
             k = (str(key["run_id"]), key["model"], key["dataset"], key["device"])
-            if (*k, key["config_hash"]) in kept:
+            if (*k, key["config_hash"], key["repeat"]) in kept:
                 yield (
                     dict(zip(("run_id", "model", "dataset", "device"), k, strict=True)),
                     key["repeat"],
