@@ -163,8 +163,8 @@ def latest_configs(
     trained on other data. Three rules, in turn:
 
     1. per (dataset, device): rows whose ``signature`` (what a task ran on: the dataset's
-       parameters, size, seed and training, without the model's own arguments; default:
-       the config hash) is not among the latest run's for that dataset are dropped;
+       parameters, size, seed and the suite's training, see :func:`task_signatures`;
+       default: the config hash) is not among the latest run's for that dataset are dropped;
     2. per (model, dataset, device): only the config measured by the latest run is kept;
     3. per (model, dataset, device, repeat, metric): only the latest run's value, so a run
        repeated with the same config is not counted as more repeats.
