@@ -9,6 +9,7 @@ as JSON metadata; nothing is unpickled on load).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from torch import Tensor
 
 from seqae import training
@@ -120,8 +122,11 @@ class _Estimator(BaseEstimator):
 
     scikit-learn's protocol: every constructor argument is stored unchanged under its name
     (``get_params``, ``set_params`` and ``clone`` come from :class:`sklearn.base.BaseEstimator`),
-    fitted state ends in ``_``, ``fit`` returns ``self``. PyOD's names: ``decision_function``,
-    and after ``fit`` ``decision_scores_``, ``threshold_``, ``labels_``.
+    fitted state ends in ``_``, ``fit`` returns ``self``, and a method that needs a fit raises
+    :class:`sklearn.exceptions.NotFittedError` before one. PyOD's names: ``decision_function``,
+    and after ``fit`` ``decision_scores_`` (the scores of ``X``, in its order), ``threshold_``
+    and ``labels_`` (the flags of ``X``, as ``predict``: booleans, where PyOD gives 0/1
+    integers; they count and compare alike, and index arrays as masks).
     """
 
     input_kind: ClassVar[str]
@@ -150,6 +155,9 @@ class _Estimator(BaseEstimator):
         _choice("schedule", self.schedule, training.SCHEDULES)
         _choice("precision", self.precision, training.PRECISIONS)
         _choice("compile", self.compile, (False, True))
+        training.check_train_numbers(
+            self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs
+        )
 
     # -- subclass hooks -------------------------------------------------------------------
     def _model_args(self, data: TensorData, also: tuple = ()) -> dict[str, Any]:
@@ -209,6 +217,9 @@ class _Estimator(BaseEstimator):
         a = {name: overrides.get(name, getattr(self, name)) for name in TRAIN_ARGS}
         if not 0 <= a["validation_split"] < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {a['validation_split']}")
+        training.check_train_numbers(
+            a["grad_clip"], a["weight_decay"], a["batch_size"], a["lr"], a["epochs"]
+        )
         dev = training.resolve_device(a["device"])
         training.forward_context(a["precision"], dev)  # bf16 without CUDA: refused before work
         raw, _ = self._to_data(X)
@@ -242,20 +253,28 @@ class _Estimator(BaseEstimator):
             seed=self.seed,
             verbose=a["verbose"],
         )
-        self._fit_normaliser(train_raw)
-        train = self._normalise(train_raw)
+        # Built apart and set on self only once training succeeded: a fit that raises (a
+        # diverging loss, Ctrl-C) leaves the estimator as it was, fitted or not.
+        new = copy.copy(self)
+        new._fit_normaliser(train_raw)
+        train = new._normalise(train_raw)
         # linear="auto" looks at every sequence, the held-out ones too
-        self.model_args_ = self._model_args(train, also=(raw, val_raw))
-        self.model_ = self._make_model(self.model_args_)
-        # all of X (the held-out part too): a PCA start then equals PCA fitted on X
-        self._start(self.model_, self._normalise(raw) if validation_data is None else train)
-        self.history_ = training.fit(
-            self.model_, train, self._normalise(val_raw) if n_val else None, cfg
+        new.model_args_ = new._model_args(train, also=(raw, val_raw))
+        new.model_ = new._make_model(new.model_args_)
+        # All of X, the held-out part too: a PCA start then equals PCA fitted on X, so a
+        # default model is never worse than it. The held-out losses (which epoch is kept)
+        # and the threshold's scores are therefore slightly optimistic for the linear path.
+        new._start(new.model_, new._normalise(raw) if validation_data is None else train)
+        new.history_ = training.fit(
+            new.model_, train, new._normalise(val_raw) if n_val else None, cfg
         )
-        held = val_raw if n_val else train_raw
-        self.decision_scores_ = self._score_data(held, dev)
-        self.threshold_ = float(np.quantile(self.decision_scores_, self.threshold_quantile))
-        self.labels_ = self.decision_scores_ > self.threshold_
+        held = new._score_data(val_raw) if n_val else None
+        new.decision_scores_ = new._score_data(raw)  # PyOD's: the scores of X, in its order
+        new.threshold_ = float(
+            np.quantile(new.decision_scores_ if held is None else held, self.threshold_quantile)
+        )
+        new.labels_ = new.decision_scores_ > new.threshold_
+        self.__dict__.update(new.__dict__)
         return self
 
     def encode(self, X: Any, batch_size: int = 256) -> np.ndarray:
@@ -278,14 +297,14 @@ class _Estimator(BaseEstimator):
         ``scoring=lambda est, X, y=None: -est.score(X).mean()``.
         """
         data, _ = self._checked(X, "scoring")
-        return self._score_data(data, None, batch_size)
+        return self._score_data(data, batch_size)
 
     def decision_function(self, X: Any, batch_size: int = 256) -> np.ndarray:
         """PyOD's name for :meth:`score`: the anomaly score of each sample ``(N,)``."""
         return self.score(X, batch_size=batch_size)
 
     def predict(self, X: Any, batch_size: int = 256) -> np.ndarray:
-        """Anomaly flags ``(N,)``: ``score(X) > threshold_``."""
+        """Anomaly flags ``(N,)``: ``score(X) > threshold_``, booleans (a mask for ``X``)."""
         self._require_fitted()
         return self.score(X, batch_size=batch_size) > self.threshold_
 
@@ -298,15 +317,19 @@ class _Estimator(BaseEstimator):
             out = self.model_.decode(z.to(dev), **kwargs).float().cpu()
         return self._denormalise(out).numpy()
 
-    def sample(self, n: int, **kwargs: Any) -> np.ndarray:
-        """Draw ``n`` new samples from a variational model: decode z ~ N(0, I)."""
+    def sample(self, n: int, random_state: int | None = None, **kwargs: Any) -> np.ndarray:
+        """Draw ``n`` new samples from a variational model: decode z ~ N(0, I).
+
+        ``random_state``: an int for the same draws on every call; None: new ones each call.
+        ``kwargs`` go to the model's ``decode`` (a sequence model needs ``length=T``).
+        """
         self._require_fitted()
         if getattr(self.model_, "bottleneck", None) is None or (
             self.model_.bottleneck.kind != "variational"
         ):
             raise ValueError("sample() needs a variational model; fit one with a VAE variant")
-        gen = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(n, self.model_.bottleneck.latent_size, generator=gen)
+        rng = np.random.default_rng(random_state)
+        z = rng.standard_normal((n, self.model_.bottleneck.latent_size), dtype=np.float32)
         return self.decode(z, **kwargs)
 
     # -- saving ---------------------------------------------------------------------------
@@ -372,7 +395,9 @@ class _Estimator(BaseEstimator):
             raise ValueError(f"{path} is not a seqae model file ({exc})") from None
         if meta.get("format") != FORMAT:
             raise ValueError(f"{path} is not a seqae model file (no seqae metadata)")
-        if int(meta.get("format_version", "0")) > FORMAT_VERSION:
+        if not str(meta.get("format_version", "")).isdigit():
+            raise ValueError(f"{path} is not a complete seqae model file (no format version)")
+        if int(meta["format_version"]) > FORMAT_VERSION:
             raise ValueError(f"{path} was written by a newer seqae; upgrade seqae to read it")
         missing = [k for k in ("estimator", "params") if k not in meta]
         if missing:
@@ -389,15 +414,25 @@ class _Estimator(BaseEstimator):
             )
         else:
             model_args = json.loads(meta["model_args"])
-        est = est_cls(**params)
-        est.mean_, est.std_ = tensors.pop("norm.mean"), tensors.pop("norm.std")
-        extras = {k[6:]: tensors.pop(k) for k in list(tensors) if k.startswith("extra.")}
-        est.model_args_ = model_args
-        est.model_ = est._make_model(model_args)
-        state = {k.removeprefix("model."): v for k, v in tensors.items()}
-        est.model_.load_state_dict(state)
-        est.model_.to(training.resolve_device(device)).eval()
-        est.threshold_ = None if meta["threshold"] == "None" else float(meta["threshold"])
+        # JSON has no tuples: hidden=(16,) was saved as [16]; get_params gives it back as passed
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        dev = training.resolve_device(device)
+        # the device it is loaded on, so a refit or a clone works on this machine
+        params.update(device=device)
+        if dev.type != "cuda" and params.get("precision") == "bf16":
+            params.update(precision="fp32")
+        try:
+            est = est_cls(**params)
+            est.mean_, est.std_ = tensors.pop("norm.mean"), tensors.pop("norm.std")
+            extras = {k[6:]: tensors.pop(k) for k in list(tensors) if k.startswith("extra.")}
+            est.model_args_ = model_args
+            est.model_ = est._make_model(model_args)
+            state = {k.removeprefix("model."): v for k, v in tensors.items()}
+            est.model_.load_state_dict(state)
+            est.threshold_ = None if meta["threshold"] == "None" else float(meta["threshold"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"{path} is not a complete seqae model file ({exc})") from None
+        est.model_.to(dev).eval()
         if meta.get("history"):
             from io import StringIO
 
@@ -407,7 +442,7 @@ class _Estimator(BaseEstimator):
     # -- internals ------------------------------------------------------------------------
     def _require_fitted(self) -> None:
         if getattr(self, "model_", None) is None:
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
 
     def _checked(self, X: Any, doing: str) -> tuple[TensorData, dict]:
         self._require_fitted()
@@ -429,7 +464,7 @@ class _Estimator(BaseEstimator):
             start += r.shape[0]
         return out
 
-    def _score_data(self, data: TensorData, device: Any, batch_size: int = 256) -> np.ndarray:
+    def _score_data(self, data: TensorData, batch_size: int = 256) -> np.ndarray:
         from seqae.losses import reconstruction
 
         recon = self._recon(data, batch_size)
@@ -561,6 +596,7 @@ class SequenceAutoencoder(_Estimator):
 
     def _validate(self) -> None:
         super()._validate()
+        from seqae.models.parts import NOISES
         from seqae.models.sequence import DECODER_INPUTS, SEQUENCE_CELLS, VARIANTS
 
         _choice("cell", self.cell, (*SEQUENCE_CELLS, "convlstm"))
@@ -568,13 +604,37 @@ class SequenceAutoencoder(_Estimator):
             _choice("decoder_cell", self.decoder_cell, SEQUENCE_CELLS)
         _choice("decoder_input", self.decoder_input, DECODER_INPUTS)
         _choice("variant", self.variant, VARIANTS)
-        _choice("linear", self.linear, (True, False, "auto"))
-        if not self._video:
+        _choice("linear", self.linear, (True, False, "auto"))  # 0, 1, np.bool_ compare equal
+        _choice("noise", self.noise, NOISES)
+        if self._linear_mode() is True and self.variant in ("sparse", "variational"):
+            raise ValueError(
+                f"linear=True cannot go with variant={self.variant!r} (it penalises the code "
+                "that the linear path would carry); use linear='auto' or False"
+            )
+        decoder = self.cell if self.decoder_cell is None else self.decoder_cell
+        if self.decoder_input == "teacher" and decoder == "bilstm":
+            raise ValueError(
+                "decoder_cell='bilstm' cannot use decoder_input='teacher' (its backward "
+                "direction would read the steps it must predict); use 'repeat' or another cell"
+            )
+        if self._video:
+            if self._linear_mode() is True:
+                raise ValueError("linear=True is for sequences; cell='convlstm' has no linear path")
+            if self.output == "sigmoid":
+                raise ValueError(
+                    "output='sigmoid' needs frames in [0, 1], but the estimator standardises "
+                    "them; use output='linear' (the default), or VideoAE with your own loop"
+                )
+        else:
             given = [n for n in self._VIDEO_ARGS if getattr(self, n) is not None]
             if given:
                 raise ValueError(
                     f"{', '.join(given)}: options of cell='convlstm' only, got cell={self.cell!r}"
                 )
+
+    def _linear_mode(self) -> bool | str:
+        """``linear`` as True, False or "auto" (a grid may pass 0, 1 or NumPy booleans)."""
+        return "auto" if isinstance(self.linear, str) else bool(self.linear)
 
     @property
     def _video(self) -> bool:
@@ -586,7 +646,7 @@ class SequenceAutoencoder(_Estimator):
         return getattr(self, "model_args_", None) or self._model_args(None)
 
     def _linear_steps(self, data: TensorData | None, also: tuple = ()) -> int | None:
-        if self.linear is False or self._video:
+        if self._linear_mode() is False or self._video:
             return None
         why = None
         parts = [d for d in (data, *also) if d is not None and len(d.x)]
@@ -600,7 +660,7 @@ class SequenceAutoencoder(_Estimator):
             why = "the sequences differ in length"
         if why is None:
             return int(data.x.shape[1])
-        if self.linear is True:
+        if self._linear_mode() is True:
             raise ValueError(f"linear=True needs fixed-length sequences: {why}; use linear='auto'")
         return None
 
@@ -836,6 +896,11 @@ class ImageAutoencoder(_Estimator):
         form["shape"] = X.shape
         if X.dtype.kind not in "fiu":
             raise ValueError(f"images must hold numbers, got dtype {X.dtype}")
+        if X.ndim < 2:
+            raise ValueError(
+                f"images must be (N, {s}, {s}), (N, {s * s}) or (N, 1, {s}, {s}), "
+                f"got shape {tuple(X.shape)}"
+            )
         if X.size == 0 or X.shape[0] == 0:
             raise ValueError("X is empty: got 0 images")
         if X.dtype == np.uint8:

@@ -134,12 +134,34 @@ class TrainConfig:
             raise ValueError(f"learning rate must be > 0, got {self.lr}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 epoch or None, got {self.patience}")
+        check_train_numbers(self.grad_clip, self.weight_decay)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("precision", self.precision, PRECISIONS)
 
 
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("fp32", "bf16")
+
+
+def check_train_numbers(
+    grad_clip: float | None,
+    weight_decay: float,
+    batch_size: int = 1,
+    lr: float = 1.0,
+    epochs: int | None = None,
+) -> None:
+    """Refuse settings that would train wrongly without an error (clip 0 zeroes every step,
+    a negative clip or decay climbs the loss) or fail later with another error."""
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip must be > 0 (a gradient norm) or None, got {grad_clip}")
+    if not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if not lr > 0:
+        raise ValueError(f"learning rate must be > 0, got {lr}")
+    if epochs is not None and not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ValueError(f"epochs must be an integer >= 1 or None, got {epochs!r}")
 
 
 def forward_context(
@@ -343,6 +365,14 @@ def fit(
     if device.type == "cpu":
         keep_freed_memory()
     ranks = current()
+    if ranks.distributed and device.type == "cuda":
+        mine = torch.cuda.current_device()  # LOCAL_RANK's GPU, set by process_group
+        if device.index is not None and device.index != mine:
+            raise ValueError(
+                f"under torchrun each rank trains on its own GPU (this rank's: cuda:{mine}, "
+                f"from LOCAL_RANK), got device '{device}'; pass device='cuda'"
+            )
+        device = torch.device("cuda", mine)
     if ranks.distributed and any(
         getattr(m, "sparsity_target", None) is not None for m in model.modules()
     ):

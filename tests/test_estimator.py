@@ -116,6 +116,25 @@ def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
         assert json.loads(f.metadata()["params"])["cell"] == "gru"
 
 
+def test_a_file_from_a_gpu_loads_for_this_machine_with_its_params_as_passed(fitted, X, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    from sklearn.base import clone
+
+    path = fitted.save(tmp_path / "gpu.seqae")
+    with safe_open(str(path), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    params = {**json.loads(meta["params"]), "device": "cuda", "precision": "bf16"}
+    save_file(tensors, str(path), metadata={**meta, "params": json.dumps(params)})
+    again = seqae.SequenceAutoencoder.load(path)  # device="cpu"
+    assert (again.device, again.precision) == ("cpu", "fp32")
+    clone(again).fit(X, **FAST)  # was "cuda was asked for" on a machine without one
+    img = seqae.ImageAutoencoder("deep", hidden=(16,), latent_size=4, epochs=1, verbose=False)
+    img.fit(np.random.default_rng(0).random((64, 28, 28)))
+    back = seqae.ImageAutoencoder.load(img.save(tmp_path / "img.seqae"))
+    assert back.hidden == (16,) and clone(back).get_params()["hidden"] == (16,)  # not [16]
+
+
 def test_format_2_files_load_with_the_arguments_added_since(fitted, X, tmp_path):
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -138,11 +157,11 @@ def test_format_2_files_load_with_the_arguments_added_since(fitted, X, tmp_path)
 def test_variants_and_decoder_options_through_the_estimator(X, tmp_path):
     vae = small(cell="lstm", variant="variational", decoder_input="unconditioned", reverse=True)
     vae.fit(X, **FAST)
-    new = vae.sample(5, length=30)
+    new = vae.sample(5, length=30, random_state=0)
     assert new.shape == (5, 30, 1) and np.isfinite(new).all()
     assert vae.decode(vae.encode(X[:2]), length=16).shape == (2, 16, 1)
     back = seqae.SequenceAutoencoder.load(vae.save(tmp_path / "vae.seqae"))
-    np.testing.assert_allclose(back.sample(5, length=30), new, rtol=1e-5)
+    np.testing.assert_allclose(back.sample(5, length=30, random_state=0), new, rtol=1e-5)
     with pytest.raises(ValueError, match="variational"):
         small().fit(X, **FAST).sample(2, length=5)
     with pytest.raises(ValueError, match="length"):
@@ -236,6 +255,30 @@ def test_files_that_are_not_models_are_refused_and_nothing_is_half_written(tmp_p
     )
     with pytest.raises(ValueError, match="not a complete seqae model file \\(no 'estimator'\\)"):
         seqae.SequenceAutoencoder.load(other)  # was a KeyError
+    # seqae metadata with parts missing or broken: one ValueError naming the file
+    save_file({"w": torch.zeros(2)}, str(other), metadata={"format": "seqae"})
+    with pytest.raises(ValueError, match=r"other\.safetensors is not a complete.*format version"):
+        seqae.SequenceAutoencoder.load(other)
+    good = small().fit(X, **FAST).save(tmp_path / "good.seqae")
+    from safetensors import safe_open
+
+    with safe_open(str(good), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    broken = [
+        ({k: v for k, v in tensors.items() if k != "norm.mean"}, meta),  # was a KeyError
+        (
+            {
+                k: v[..., :1].contiguous() if k.startswith("model.") else v
+                for k, v in tensors.items()
+            },
+            meta,
+        ),
+        (tensors, {**meta, "model_args": json.dumps({"cell": "gru"})}),  # was a TypeError
+    ]
+    for i, (t, m) in enumerate(broken):
+        save_file(t, str(tmp_path / f"broken{i}.seqae"), metadata=m)
+        with pytest.raises(ValueError, match=f"broken{i}.seqae is not a complete seqae model"):
+            seqae.SequenceAutoencoder.load(tmp_path / f"broken{i}.seqae")
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(ValueError, match="not fitted"):
         small().save(tmp_path / "unfitted.seqae")

@@ -1,8 +1,9 @@
 """Bad input, searched for (hypothesis): every input round-trips or raises ValueError.
 
-A fitted estimator given any array, list, DataFrame or tensor either gives the
-reconstruction back in the input's form and shape, or raises ``ValueError`` with a message;
-never another exception type, never a silent broadcast.
+A fitted estimator given any array, list, DataFrame or tensor gives the reconstruction back
+in the input's form and shape when the input is valid (the test says which are), and raises
+``ValueError`` with a message when it is not; never another exception type, never a silent
+broadcast.
 """
 
 import numpy as np
@@ -32,12 +33,13 @@ def fitted(request):
     return ae.fit(X)
 
 
-def _check(ae, X, form) -> None:
-    try:
-        out = ae.reconstruct(X)
-    except ValueError as exc:
-        assert str(exc), "a ValueError needs a message"
+def _check(ae, X, form, valid: bool) -> None:
+    if not valid:
+        with pytest.raises(ValueError, match=r"\w") as err:
+            ae.reconstruct(X)
+        assert str(err.value), "a ValueError needs a message"
         return
+    out = ae.reconstruct(X)  # a valid input must give its reconstruction back
     if form == "list":
         assert isinstance(out, list) and len(out) == len(X)
         for o, x in zip(out, X, strict=True):
@@ -64,21 +66,32 @@ dtypes = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.uint8, n
     )
 )
 def test_any_array(fitted, arr):
-    _check(fitted, arr, "array")
+    lengths_ok = arr.ndim == 3 and arr.shape[1] == T if fitted.linear else arr.ndim == 3
+    valid = (
+        arr.dtype.kind in "fiu"
+        and lengths_ok
+        and arr.shape[0] >= 1
+        and arr.shape[1] >= 2
+        and arr.shape[2] == F
+        and bool(np.isfinite(arr).all())
+        and bool((np.abs(arr.astype(np.float64)) <= np.finfo(np.float32).max).all())
+    )
+    _check(fitted, arr, "array", valid)
 
 
 @SETTINGS
 @given(arr=hnp.arrays(np.float64, st.tuples(st.integers(0, 5), st.just(T), st.just(F)),
                       elements=numbers))  # fmt: skip
 def test_values_of_any_size(fitted, arr):
-    _check(fitted, arr, "array")  # NaN, inf and values beyond float32 are refused
+    in_range = np.isfinite(arr).all() and (np.abs(arr) <= np.finfo(np.float32).max).all()
+    _check(fitted, arr, "array", len(arr) >= 1 and bool(in_range))  # NaN, inf, > float32: no
 
 
 @SETTINGS
 @given(arr=hnp.arrays(np.float32, st.tuples(st.integers(0, 4), st.just(T), st.just(F)),
                       elements=st.floats(-10, 10, width=32)))  # fmt: skip
 def test_tensors(fitted, arr):
-    _check(fitted, torch.from_numpy(arr), "tensor")
+    _check(fitted, torch.from_numpy(arr), "tensor", len(arr) >= 1)
 
 
 @SETTINGS
@@ -93,7 +106,13 @@ def test_ragged_lists(fitted, lengths, feats, flat):
         rng.standard_normal(n) if flat else rng.standard_normal((n, feats[i % len(feats)]))
         for i, n in enumerate(lengths)
     ]
-    _check(fitted, seqs, "list")
+    valid = (
+        not flat  # one feature each, the model has F
+        and len(seqs) >= 1
+        and all(feats[i % len(feats)] == F for i in range(len(seqs)))
+        and all(n >= 2 and (n == T or not fitted.linear) for n in lengths)
+    )  # the linear path takes the training length only
+    _check(fitted, seqs, "list", valid)
 
 
 @SETTINGS
@@ -102,7 +121,7 @@ def test_dataframes(fitted, rows, cols, text):
     df = pd.DataFrame(np.random.default_rng(1).standard_normal((rows, cols)))
     if text and cols:
         df[0] = "x"
-    _check(fitted, df, "frame")
+    _check(fitted, df, "frame", False)  # one feature per DataFrame row; the model has F = 2
 
 
 @SETTINGS

@@ -62,10 +62,77 @@ def test_fit_overrides_are_checked_and_leave_the_params_alone(X):
 def test_pyod_names(X):
     ae = seqae.SequenceAutoencoder("gru", hidden_size=6, latent_size=3, **FAST).fit(X)
     np.testing.assert_array_equal(ae.decision_function(X), ae.score(X))
-    held = X[np.random.default_rng(0).permutation(len(X))[:6]]  # the seeded 10% split
-    np.testing.assert_allclose(ae.decision_scores_, ae.score(held), rtol=1e-6)
-    assert ae.threshold_ == pytest.approx(np.quantile(ae.decision_scores_, 0.99))
+    # PyOD's decision_scores_: the training data's scores, one per sample of X, in its order
+    assert ae.decision_scores_.shape == (len(X),)
+    np.testing.assert_allclose(ae.decision_scores_, ae.score(X), rtol=1e-6)
+    # the threshold comes from the held-out part (the seeded 10% split), not from X whole
+    held = X[np.random.default_rng(0).permutation(len(X))[:6]]
+    assert ae.threshold_ == pytest.approx(np.quantile(ae.score(held), 0.99))
+    assert ae.threshold_ != pytest.approx(np.quantile(ae.score(X), 0.99))
+    # labels_ and predict: the same flags, booleans (PyOD's 0/1, usable as a mask)
+    assert ae.labels_.dtype == bool
     np.testing.assert_array_equal(ae.labels_, ae.decision_scores_ > ae.threshold_)
+    np.testing.assert_array_equal(ae.predict(X), ae.labels_)
+
+
+def test_a_fit_that_fails_leaves_the_estimator_as_it_was(X):
+    from sklearn.exceptions import NotFittedError
+
+    ae = seqae.SequenceAutoencoder("gru", hidden_size=6, latent_size=3, linear=False, **FAST)
+    with pytest.raises(ValueError, match="lower"):
+        ae.fit(X, lr=1e5, grad_clip=None)
+    with pytest.raises(NotFittedError, match="not fitted"):  # not half-fitted
+        ae.score(X)
+    ae.fit(X)
+    before, threshold = ae.score(X), ae.threshold_
+    with pytest.raises(ValueError, match="lower"):
+        ae.fit(X, lr=1e5, grad_clip=None)
+    np.testing.assert_array_equal(ae.score(X), before)  # the earlier fit's model and threshold
+    assert ae.threshold_ == threshold and len(ae.history_) == FAST["epochs"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"grad_clip": 0}, "grad_clip must be > 0"),
+        ({"grad_clip": -1.0}, "grad_clip must be > 0"),
+        ({"weight_decay": -1e-3}, "weight_decay must be >= 0"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"lr": 0.0}, "learning rate must be > 0"),
+    ],
+)
+def test_training_numbers_are_checked_at_construction_and_in_fit(X, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        seqae.SequenceAutoencoder(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        seqae.ImageAutoencoder(**kwargs)
+    with pytest.raises(ValueError, match=match):  # before any work (batch_size=0 divided)
+        seqae.SequenceAutoencoder(verbose=False).fit(X, **kwargs)
+
+
+def test_option_combinations_that_cannot_work_are_refused_at_construction():
+    with pytest.raises(ValueError, match="linear=True cannot go with variant='sparse'"):
+        seqae.SequenceAutoencoder(linear=True, variant="sparse")
+    with pytest.raises(ValueError, match="cannot use decoder_input='teacher'"):
+        seqae.SequenceAutoencoder(cell="bilstm", decoder_input="teacher")
+    with pytest.raises(ValueError, match=r"unknown noise 'gausian'\. Did you mean 'gaussian'"):
+        seqae.SequenceAutoencoder(noise="gausian")
+    with pytest.raises(ValueError, match=r"unknown linear 'yes'.*True, False, 'auto'"):
+        seqae.SequenceAutoencoder(linear="yes")
+    with pytest.raises(ValueError, match="no linear path"):
+        seqae.SequenceAutoencoder(cell="convlstm", linear=True)
+    with pytest.raises(ValueError, match="output='sigmoid' needs frames in"):
+        seqae.SequenceAutoencoder(cell="convlstm", output="sigmoid")
+
+
+def test_linear_from_a_grid_means_what_it_says(X):
+    # np.bool_ and 0/1 from a parameter grid: False switches the linear path off
+    for off in (np.False_, 0, False):
+        ae = seqae.SequenceAutoencoder(hidden_size=4, latent_size=2, linear=off, **FAST).fit(X)
+        assert ae.model_args_["linear_steps"] is None
+    on = seqae.SequenceAutoencoder(hidden_size=4, latent_size=2, linear=np.True_, **FAST).fit(X)
+    assert on.model_args_["linear_steps"] == X.shape[1]
 
 
 def test_pipeline_and_grid_search(X):

@@ -264,6 +264,12 @@ def test_vae_aux_is_kl_per_pixel_and_z_is_sampled_while_training():
     kl = -0.5 * (1 + logvar - mu**2 - np.exp(logvar)).sum(axis=1)  # Kingma and Welling, App. B
     np.testing.assert_allclose(_np(out.aux_loss), kl / 784, rtol=1e-5)
     assert not torch.allclose(out.latent, model.bottleneck.mu)  # z = mu + sigma * eps
+    torch.manual_seed(12)  # the draw itself: sigma = exp(logvar / 2), not the variance
+    z = model(x).latent
+    m, lv = model.bottleneck.mu, model.bottleneck.logvar
+    torch.manual_seed(12)
+    torch.testing.assert_close(z, m + torch.randn_like(m) * torch.exp(0.5 * lv))
+    assert not torch.allclose(z, m + torch.randn_like(m) * torch.exp(lv))
     assert not torch.equal(model(x).latent, out.latent)
     model.eval()
     assert torch.equal(model(x).latent, model.bottleneck.mu)
@@ -294,7 +300,8 @@ def test_vae_defaults_to_pytorch_examples_and_samples_new_images(digits):
     imgs = ae.sample(8)
     assert imgs.shape == (8, 1, 28, 28) and 0 <= imgs.min() and imgs.max() <= 1
     assert np.abs(imgs[0] - imgs[1]).max() > 1e-3  # different z, different images
-    assert np.array_equal(imgs, ae.sample(8))  # seeded
+    assert not np.array_equal(imgs, ae.sample(8))  # new draws on each call
+    np.testing.assert_array_equal(ae.sample(8, random_state=3), ae.sample(8, random_state=3))
     with pytest.raises(ValueError, match="variational"):
         ImageAutoencoder("dense", latent_size=4).fit(digits[:64], epochs=1, verbose=False).sample(2)
 
@@ -373,7 +380,8 @@ def test_estimator_round_trip_in_every_input_form(digits, tmp_path):
     np.testing.assert_allclose(ae.decode(Z).reshape(300, 28, 28), rec, atol=1e-6)
     scores = ae.score(x)
     np.testing.assert_allclose(scores, ((rec - x) ** 2).reshape(300, -1).mean(1), rtol=1e-5)
-    assert ae.predict(x).dtype == bool
+    flags = ae.predict(x)  # a boolean mask
+    assert flags.dtype == bool and np.array_equal(flags, scores > ae.threshold_)
     # the validation column is the loss on validation_data
     _, val = training.evaluate_loss(
         ae.model_, training.TensorData(torch.from_numpy(digits[300:400, None])), 64, "cpu"
@@ -395,6 +403,9 @@ def test_estimator_rejects_bad_images(digits):
         ae.fit(digits[:10] - 0.5, verbose=False)
     with pytest.raises(ValueError, match="NaN"):
         ae.fit(np.full((10, 28, 28), np.nan, np.float32), verbose=False)
+    for few_dims in (np.float32(0.5), np.zeros(784, np.float32)):  # was an IndexError
+        with pytest.raises(ValueError, match=r"\(N, 28, 28\).*got shape"):
+            ae.fit(few_dims, verbose=False)
 
 
 # -- a short real MNIST run ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from seqae import losses
 
 BottleneckKind = Literal["plain", "sparse", "variational"]
 NoiseKind = Literal["gaussian", "masking"]
+NOISES = ("gaussian", "masking")
 
 
 class Bottleneck(nn.Module):
@@ -112,7 +113,7 @@ class Corrupt(nn.Module):
         clip: tuple[float, float] | None = None,
     ) -> None:
         super().__init__()
-        if kind not in (None, "gaussian", "masking"):
+        if kind not in (None, *NOISES):
             raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'masking' or None")
         if kind is not None and not level > 0:
             raise ValueError(f"noise level must be > 0, got {level}")
