@@ -8,6 +8,7 @@ reconstruction errors (the mean over every window covering a step) -> a centred 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from seqae.detection import thresholds as th
 from seqae.metrics import events_from_flags
@@ -33,8 +35,10 @@ SCORE_CHUNK = 8192  # windows reconstructed at a time when scoring: memory O(chu
 def choose_window(values: np.ndarray) -> int:
     """A window of about one period: the highest autocorrelation peak of feature 0 in range.
 
-    The autocorrelation of the (de-meaned) first feature, up to lag 400; its highest peak
-    above 0.2 with a lag in ``WINDOW_RANGE`` is the period; no such peak gives 100 steps.
+    The autocorrelation of the (de-meaned) first feature; its highest peak above 0.2 with a
+    lag in ``WINDOW_RANGE`` (16 to 200 steps, and at most half the series) is the period. No
+    such peak, or a series shorter than 32 steps or constant, gives ``DEFAULT_WINDOW`` (100)
+    steps, or half the series when that is shorter.
     """
     x = np.asarray(values, dtype=float)[:, 0]
     x = x - x.mean()
@@ -104,14 +108,16 @@ class SeriesDetector(BaseEstimator):
         prune: the pruning ratio of Hundman et al. (section 3.3) for "dynamic" and "sigma";
             None: no pruning.
         prune_scope: "series": events are pruned against the largest unflagged score of
-            the whole scored series (the default: it measures best on NAB, the development
-            set, for every detector; see benchmarks/README.md); "window": per threshold
-            window, padding kept inside it, as Orion's ``find_anomalies`` does.
+            the whole scored series (the default: at the default threshold it measures best
+            on NAB, the development set, for every detector; see benchmarks/README.md);
+            "window": per threshold window, padding kept inside it, as Orion's
+            ``find_anomalies`` does.
         seed, verbose: passed to the autoencoder.
         **autoencoder_params: any other :class:`SequenceAutoencoder` argument.
 
     Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``smooth_``,
-    ``n_train_``, ``decision_scores_`` (the training part's step scores), ``threshold_`` (a
+    ``n_train_``, ``n_features_``, ``scale_`` (each feature's training sd, the unit of its
+    errors), ``decision_scores_`` (the training part's step scores), ``threshold_`` (a
     level for "quantile" and "pot", None for the windowed thresholds).
     """
 
@@ -209,14 +215,17 @@ class SeriesDetector(BaseEstimator):
                 "train on more of the series or pass a smaller window"
             )
         stride = self.stride or max(1, window // 10)
-        self.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
-        self.window_, self.stride_, self.n_train_ = window, stride, n_train
-        self.smooth_ = self._smooth_width(n_train)
-        self.n_features_ = values.shape[1]
+        # set on a copy, then on self once all succeeded: a fit that raises changes nothing
+        new = copy.copy(self)
+        new.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
+        new.window_, new.stride_, new.n_train_ = window, stride, n_train
+        new.smooth_ = self._smooth_width(n_train)
+        new.n_features_ = values.shape[1]
         sd = train.std(axis=0)
-        self.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
-        self.decision_scores_ = self._scores(train)
-        self.threshold_ = self.threshold_level()
+        new.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
+        new.decision_scores_ = new._scores(train)
+        new.threshold_ = new.threshold_level()
+        self.__dict__.update(new.__dict__)
         return self
 
     def threshold_level(self) -> float | None:
@@ -300,10 +309,11 @@ class SeriesDetector(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "autoencoder_"):
-            raise ValueError("this SeriesDetector is not fitted yet; call fit(series) first")
+            raise NotFittedError("this SeriesDetector is not fitted yet; call fit(series) first")
 
     def score_points(self, series: Any) -> np.ndarray:
-        """One anomaly score per step ``(T,)``: smoothed mean absolute reconstruction error."""
+        """One anomaly score per step ``(T,)``: the smoothed mean absolute reconstruction
+        error, each feature's error in its training standard deviation (``scale_``)."""
         self._check_fitted()
         values, _ = _as_series(series)
         if values.shape[1] != self.n_features_:
