@@ -16,6 +16,7 @@ from seqae.bench import store as st
 from seqae.bench import suites
 from seqae.bench.runner import make_plan
 from seqae.cli import cli
+from seqae.errors import SeqaeError
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # a CPU task asks Ray for 1 CPU: 2 at a time
 
@@ -168,6 +169,12 @@ def test_tasks_ask_ray_for_what_they_use(cluster):
     notes = ex.check(plan)  # two CPUs, no GPU: the tasks would wait, so say so
     assert any("no Ray node has 4 CPUs now" in n and "OMP_NUM_THREADS=2" in n for n in notes)
     assert any("no Ray node has a GPU now" in n for n in notes)
+    # a local instance of this process's own: nothing can join it, so the run would hang
+    own = RayExecutor(None, owns_connection=True, threads=4)
+    with pytest.raises(
+        SeqaeError, match=r"no Ray node has 4 CPUs now \(the most is 2\) in the local Ray instance"
+    ):
+        own.check(plan)
 
 
 def test_a_worker_builds_each_dataset_once(monkeypatch):

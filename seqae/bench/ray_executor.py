@@ -1,9 +1,12 @@
 """Run a suite's tasks as Ray tasks: many machines' devices, one results database.
 
 Each task of the plan becomes one Ray task that asks for what it uses: a CUDA task one GPU
-(and one CPU), a CPU task as many CPUs as torch has threads on the driver, so two timed tasks
-never share a core. The worker builds the task's data itself (it keeps the last dataset, so
-consecutive tasks on one dataset do not rebuild it), runs
+(and one CPU), a CPU task as many CPUs as torch has threads on the driver (torch's default:
+the physical cores). The local instance is given that many CPUs, so two timed CPU tasks
+never share a core there; on a cluster, Ray counts logical CPUs unless a node is started
+with ``ray start --num-cpus=<physical cores>``, which timed CPU tasks need. The worker
+builds the task's data itself (it keeps the last dataset, so consecutive tasks on one
+dataset do not rebuild it), runs
 :func:`seqae.bench.runner.run_task` on that many torch threads and returns the record with
 the node it ran on. The driver stores each record as it comes back
 (:func:`seqae.bench.runner.execute`): the database has one writer, on the driver, and each
@@ -21,7 +24,6 @@ Ray is imported only here, and only once :func:`connect` is called.
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -88,7 +90,9 @@ def connect(address: str | None = None) -> RayExecutor:
         return RayExecutor(address, owns_connection=False)
     try:
         if address is None:
-            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False)
+            # torch's threads (the physical cores), not os.cpu_count()'s logical CPUs: two CPU
+            # tasks would otherwise share cores as hyperthread siblings
+            ray.init(address="local", num_cpus=torch.get_num_threads(), include_dashboard=False)
         else:
             ray.init(address=address)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -137,8 +141,9 @@ class RayExecutor:
         }
 
     def check(self, plan: Plan) -> list[str]:
-        """Notes where no node has what the tasks ask for now: they wait until one joins
-        (an autoscaling cluster), so this is a note, not an error."""
+        """Notes where no node has what the tasks ask for now: on a cluster they wait until
+        one joins (an autoscaling cluster), so this is a note there. On the local instance
+        this process started nothing can join, so it is an error (the run would never end)."""
         ray = _ray()
         kinds = {torch.device(d).type for d in plan.devices}
         if "mps" in kinds:
@@ -156,6 +161,12 @@ class RayExecutor:
             )
         if "cuda" in kinds and not any(r.get("GPU", 0) >= 1 for r in alive):
             notes.append("no Ray node has a GPU now: the CUDA tasks wait until one joins")
+        if notes and self.owns_connection and self.address is None:
+            first = notes[0].split(":")[0]
+            raise SeqaeError(
+                f"{first} in the local Ray instance, and no node can join it; run with "
+                "--executor local, or on a cluster (--address)"
+            )
         return notes
 
     def run(self, tasks: list[Task], show: Callable[[str], None]) -> Iterator[TaskRecord]:
@@ -200,7 +211,9 @@ _data: dict[tuple[str, int, str], Any] = {}  # this worker's last dataset, by it
 
 
 def _task_data(task: Task):
-    key = (task.entry.label, task.config["seed"], task.config_hash)
+    # the data's own signature, not the task's key: a model with its own train settings
+    # (model_train) has another key but the same data
+    key = (task.entry.label, task.config["seed"], task.config.get("data_signature", ""))
     if key not in _data:
         _data.clear()  # free the previous dataset first
         _data[key] = runner.load_data(task)
