@@ -70,9 +70,13 @@ def test_shapes_finite_and_every_parameter_learns(name):
         assert p.grad.abs().sum() > 0, f"{pname} gets no gradient"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*NAMES, "gru-1dir"])
 def test_state_continues_the_sequence(name):
-    m, x = make(name)
+    if name == "gru-1dir":  # TINY's GRU is bidirectional; one direction continues in full
+        torch.manual_seed(0)
+        m, x = GRU(F, 4, num_layers=2), torch.randn(B, T, F)
+    else:
+        m, x = make(name)
     out, state = m(x)
     first, mid = m(x[:, :2])
     second, end = m(x[:, 2:], mid)
@@ -81,6 +85,10 @@ def test_state_continues_the_sequence(name):
         # Only the forward direction continues; the backward one starts from the end.
         H = m.hidden_size
         torch.testing.assert_close(joined[..., :H], out[..., :H], atol=1e-5, rtol=0)
+        # and so does the forward direction's final state (h_n's even rows: layer l, forward)
+        h_end = end if isinstance(end, torch.Tensor) else end[0]
+        h_all = state if isinstance(state, torch.Tensor) else state[0]
+        torch.testing.assert_close(h_end[0::2], h_all[0::2], atol=1e-5, rtol=0)
         return
     torch.testing.assert_close(joined, out, atol=1e-5, rtol=0)
     for a, b in zip(flat(end), flat(state), strict=True):

@@ -122,22 +122,51 @@ def test_lstm_equals_torch_lstm_with_its_state_dict(num_layers, bidirectional):
     close(c, c_ref)
 
 
+def lstm_by_equation(x, W_i, W_h, b, h, c, backward=False):
+    """The course's gate equations, step by step (gate order i, f, g, o): outputs, h_T, c_T."""
+    H = h.shape[-1]
+    steps = range(x.shape[1] - 1, -1, -1) if backward else range(x.shape[1])
+    hs = {}
+    for t in steps:
+        a = x[:, t] @ W_i.T + h @ W_h.T + b
+        i, f = a[:, :H].sigmoid(), a[:, H : 2 * H].sigmoid()
+        g, o = a[:, 2 * H : 3 * H].tanh(), a[:, 3 * H :].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        hs[t] = h
+    return torch.stack([hs[t] for t in range(x.shape[1])], 1), h, c
+
+
 def test_lstm_equals_the_course_gate_equations():
     m = LSTM(3, 4)
     x = torch.randn(2, 5, 3)
-    W_i, W_h = m.weight_ih_l0, m.weight_hh_l0
     b = m.bias_ih_l0 + m.bias_hh_l0
-    h = c = torch.zeros(2, 4)
-    hs = []
-    for t in range(5):
-        a = x[:, t] @ W_i.T + h @ W_h.T + b
-        i, f, g, o = a[:, :4].sigmoid(), a[:, 4:8].sigmoid(), a[:, 8:12].tanh(), a[:, 12:].sigmoid()
-        c = f * c + i * g
-        h = o * c.tanh()
-        hs.append(h)
+    zero = torch.zeros(2, 4)
+    hs, _, c = lstm_by_equation(x, m.weight_ih_l0, m.weight_hh_l0, b, zero, zero)
     out, (_, c_n) = m(x)
-    close(out, torch.stack(hs, 1))
+    close(out, hs)
     close(c_n[0], c)
+    # from a given state (h_0, c_0), not zeros: the state enters the first step's gates
+    h0, c0 = torch.randn(1, 2, 4), torch.randn(1, 2, 4)
+    hs, h, c = lstm_by_equation(x, m.weight_ih_l0, m.weight_hh_l0, b, h0[0], c0[0])
+    out, (h_n, c_n) = m(x, (h0, c0))
+    close(out, hs)
+    close(h_n[0], h)
+    close(c_n[0], c)
+
+
+def test_bilstm_equals_the_course_equations_in_both_directions():
+    m = BiLSTM(3, 4)  # one layer: outputs [forward h_t, backward h_t], h_n (2, B, H)
+    x = torch.randn(2, 6, 3)
+    h0, c0 = torch.randn(2, 2, 4), torch.randn(2, 2, 4)
+    out, (h_n, c_n) = m(x, (h0, c0))
+    for d, suffix in enumerate(("", "_reverse")):
+        W_i, W_h = getattr(m, f"weight_ih_l0{suffix}"), getattr(m, f"weight_hh_l0{suffix}")
+        b = getattr(m, f"bias_ih_l0{suffix}") + getattr(m, f"bias_hh_l0{suffix}")
+        hs, h, c = lstm_by_equation(x, W_i, W_h, b, h0[d], c0[d], backward=d == 1)
+        close(out[..., 4 * d : 4 * (d + 1)], hs)  # backward h_t read x_T..x_t
+        close(h_n[d], h)  # backward: its state after x_1
+        close(c_n[d], c)
 
 
 def test_bilstm_equals_torch_bidirectional_lstm():

@@ -128,3 +128,18 @@ def test_a_batch_statistic_penalty_is_refused_under_ddp(monkeypatch):
         training.fit(model, data, None, training.TrainConfig(epochs=1, batch_size=4))
     l1 = make_image_model("sparse")  # the L1 penalty is per sample: trains as one process does
     assert not any(getattr(m, "sparsity_target", None) for m in l1.modules())
+
+
+def test_each_rank_draws_its_own_training_noise():
+    # one stream per rank: with the shared seed alone every rank would corrupt its samples alike
+    draws = []
+    for rank in (0, 1):
+        torch.manual_seed(0)
+        Ranks(rank=rank, world=2).seed_noise(5)
+        draws.append(torch.randn(4))
+    assert not torch.equal(draws[0], draws[1])
+    torch.manual_seed(0)
+    expected = torch.randn(4)
+    torch.manual_seed(0)
+    Ranks().seed_noise(5)  # one process keeps its stream
+    torch.testing.assert_close(torch.randn(4), expected)

@@ -374,6 +374,10 @@ def test_video_model_variants_sample_and_refuse_wrong_frames():
     x = torch.rand(2, 3, 1, 8, 8)
     out = m.train()(x)
     assert out.latent.shape == (2, 2 * 4 * 4) and (out.aux_loss > 0).all()
+    # the KL of the code map's positions, summed, over the values of one video (T*C*Hs*Ws)
+    mu, logvar = m.bottleneck.inner.mu, m.bottleneck.inner.logvar  # (B * positions, Zc)
+    kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1).view(2, -1).sum(1)
+    torch.testing.assert_close(out.aux_loss, kl / (3 * 1 * 8 * 8))
     y = m.eval().decode(torch.randn(5, m.bottleneck.latent_size), 4)
     assert y.shape == (5, 4, 1, 8, 8) and 0 <= y.min() and y.max() <= 1
     with pytest.raises(ValueError, match=r"frames \(B, T, 1, 8, 8\)"):

@@ -90,7 +90,7 @@ class VideoAE(Autoencoder):
         noise, noise_level, sparsity, beta: as :class:`SequenceAE`.
         output: "linear" (recon_loss "mse") or "sigmoid" (recon_loss "bce", frames in [0, 1]).
 
-    Inputs: x ``(B, T, C, Hs, Ws)``, mask ignored (videos have one length).
+    Inputs: x ``(B, T, C, Hs, Ws)``; a mask is refused (videos have one length).
     Outputs: :class:`AEOutput` with recon ``(B, T, C, Hs, Ws)``, latent ``(B, Z)`` with
     Z = Zc * Hs/stride * Ws/stride, aux_loss ``(B,)``.
     """
