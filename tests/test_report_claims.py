@@ -12,6 +12,7 @@ import pytest
 
 from seqae.report import claims
 from seqae.report.claims import Claim
+from seqae.report.stats import Estimate
 
 TIGHT = (0.99, 1.0, 1.01)  # three repeats with a 1% spread: clear differences are decisive
 LOOSE = (0.5, 1.0, 1.5)  # a 50% spread: a 10% difference is inside the noise
@@ -131,6 +132,16 @@ def test_long_term_is_inconclusive_when_the_rnn_never_learned_the_task():
     assert c.verdict == "inconclusive" and "does not learn" in c.reason
     df.loc[df["model"] == "rnn", "extra"] = '{"zero_baseline": 0.5}'  # now it did learn
     assert verdict(claims.long_term, df).verdict == "does not hold"
+    # gated cells that never learned sit flat at the zeros' error: no evidence for the claim
+    flat = _sweep({"rnn": 5.0, "lstm": 1.0, "gru": 1.0})
+    flat["extra"] = '{"zero_baseline": 0.5}'
+    flat.loc[flat["model"] != "rnn", "extra"] = '{"zero_baseline": 0.1}'
+    c = verdict(claims.long_term, flat)
+    assert c.verdict == "holds" and "below predicting zeros" in c.reason  # rnn's zeros: 0.5
+    flat["extra"] = '{"zero_baseline": 0.1}'  # the lstm's 0.1 at T=25 is the zeros' error
+    flat.loc[(flat["model"] == "rnn") & (flat["dataset"] == "remember-T25"), "value"] *= 0.5
+    c = verdict(claims.long_term, flat)
+    assert c.verdict == "inconclusive" and "the lstm's error at T=25" in c.reason
     one = _sweep({"rnn": 5.0, "lstm": 1.2, "gru": 1.3}, spread=(1.0,))
     one["extra"] = '{"zero_baseline": 0.5}'
     c = verdict(claims.long_term, one)  # one repeat: the advice is not "train longer"
@@ -158,6 +169,8 @@ def test_gru_comparable_to_lstm():
     assert c.verdict == "does not hold" and "clearly different on 2" in c.reason
     c = verdict(claims.gru_vs_lstm, _gru_lstm([1.0, 1.0], LOOSE))
     assert c.verdict == "inconclusive"
+    c = verdict(claims.gru_vs_lstm, _gru_lstm([1.0]))  # comparable, but on one dataset only
+    assert c.verdict == "inconclusive" and "one dataset only" in c.reason
 
 
 # -- PCA, sparse, denoising, ConvLSTM ---------------------------------------------------------
@@ -173,6 +186,18 @@ def test_autoencoders_can_beat_pca():
     noisy = frame(*(rows(m, "digits", k, v, LOOSE) for m in ("dense", "conv")
                     for k, v in (("pca_mse", 0.05), ("mse", 0.045))))  # fmt: skip
     assert verdict(claims.beats_pca, noisy).verdict == "inconclusive"
+    # one win among many ties: at 95% each it would "hold"; Bonferroni over the k pairs does not
+    three = (0.97, 1.0, 1.03)
+    many = [rows(f"m{i}", "digits", "pca_mse", 0.05, (1, 1, 1)) for i in range(20)]
+    many += [rows(f"m{i}", "digits", "mse", 0.05, three) for i in range(19)]
+    many += [rows("m19", "digits", "mse", 0.042, three)]
+    one_win = frame(*many)
+    alone = Estimate.log_of([0.042 * k for k in three]) - Estimate.log_of([0.05] * 3)
+    assert alone.sign() == -1  # a win at 95% on its own
+    c = verdict(claims.beats_pca, one_win)
+    assert c.verdict == "inconclusive" and "Bonferroni over 20" in c.reason
+    clear = frame(*many[:-1], rows("m19", "digits", "mse", 0.03, three))
+    assert verdict(claims.beats_pca, clear).verdict == "holds"
 
 
 def test_sparse_codes_and_denoising():
@@ -213,13 +238,39 @@ def test_convlstm_on_video():
     assert verdict(claims.convlstm_video, video(0.04, 0.01)).verdict == "does not hold"
     c = verdict(claims.convlstm_video, video(0.01, 0.04, lstm_params=100_000))
     assert c.verdict == "inconclusive" and "sizes not similar" in c.reason
+    no_sizes = video(0.01, 0.04)
+    no_sizes = no_sizes[no_sizes["metric"] != "params"]  # similar size cannot be checked
+    c = verdict(claims.convlstm_video, no_sizes)
+    assert c.verdict == "inconclusive" and "parameter counts not stored" in c.evidence
+
+
+def _everything() -> pd.DataFrame:
+    """One frame that every claim reads something from (none returns "not measured")."""
+    return pd.concat(
+        [
+            _params(100, 300, 400),
+            _speed(3000, 2000, 1500),
+            _sweep({"rnn": 5.0, "lstm": 1.2, "gru": 1.3}).assign(extra='{"zero_baseline": 1}'),
+            _gru_lstm([1.05, 0.95]),
+            frame(rows("dense", "digits", "pca_mse", 0.05), rows("dense", "digits", "mse", 0.03)),
+            frame(rows("sparse", "digits", "code_sparsity", 0.8),
+                  rows("dense", "digits", "code_sparsity", 0.2)),
+            frame(rows("denoising", "digits", "noisy_mse", 0.02),
+                  rows("conv", "digits", "noisy_mse", 0.05)),
+            frame(rows("convlstm", "video", "mse", 0.01), rows("lstm", "video", "mse", 0.04),
+                  rows("convlstm", "video", "params", 9000, (1, 1, 1)),
+                  rows("lstm", "video", "params", 12000, (1, 1, 1))),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("fn", claims.CLAIMS)
 def test_claims_are_pure(fn):
-    df = _speed(3000, 2000, 1500)
+    df = _everything()
     before = df.copy()
-    fn(df)
+    c = fn(df)
+    assert not c.reason.startswith("not measured"), c  # the claim read the frame
     pd.testing.assert_frame_equal(df, before)
 
 
