@@ -346,6 +346,7 @@ def test_baseline_database_adds_the_comparison(db, tmp_path):
     assert set(cmp["dataset"]) == {"sine"} and set(cmp["model"]) == {"rnn", "gru", "lstm"}
     speed = cmp[cmp["metric"] == "train_samples_per_s"]
     assert (speed["device"] == "cuda vs cpu").all()
+    assert "peak_mem_mb" not in set(cmp["metric"])  # CUDA's allocator peak is not CPU's RSS
     assert speed["ratio"].to_numpy() == pytest.approx(3.0)
     assert (speed["change"] == 1).all()
     assert (cmp.loc[cmp["metric"] == "mse", "change"] == 0).all()  # same numbers: no change

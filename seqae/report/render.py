@@ -354,7 +354,9 @@ def _measurement_sections(doc: _Doc, data: ReportData, baseline, baseline_name, 
     doc.section("claims", "What the course claims, measured")
     doc.para(
         "Each verdict is computed from the stored measurements: a comparison counts only when "
-        "its 95% interval over repeats lies on one side; otherwise the claim is inconclusive."
+        "its 95% interval over repeats lies on one side; otherwise the claim is inconclusive. "
+        "The repeats of a suite differ in the models' seeds (weights, shuffling) on the same "
+        "data, so the intervals cover training noise, not a new draw of the data."
     )
     files.claims = _claims.evaluate(results)
     for c in files.claims:

@@ -150,12 +150,15 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
 
     ``change`` is +1 / -1 where the interval lies above / below 1, 0 within the noise.
     When the two sets ran on different devices, rows pair across them and ``device`` reads
-    "cuda vs cpu".
+    "cuda vs cpu"; peak memory is then left out, as it measures two things (on CUDA the
+    allocator's peak, weights included; on the CPU the growth of the process's memory).
     """
     by_device = _device_key(current, baseline)
     key = ["model", "dataset", "device", "metric"] if by_device else ["model", "dataset", "metric"]
     cur = current.dropna(subset=["value"])
     cur = cur[~cur["metric"].isin(SUMMARY_SKIP)]  # the load of the machine is no result
+    if not by_device:
+        cur = cur[cur["metric"] != "peak_mem_mb"]
     base = baseline.dropna(subset=["value"])
     bgroups = dict(list(base.groupby(key)))
     label = None if by_device else f"{cur['device'].iloc[0]} vs {base['device'].iloc[0]}"
