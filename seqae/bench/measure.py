@@ -10,14 +10,15 @@ results are read. Metrics (name: unit, meaning):
   ``mkldnn_rnn_layer`` for ``nn.LSTM`` on CPU, cuDNN RNNs on GPU); the partial count and the
   uncounted ops are kept in ``extra``.
 - ``train_samples_per_s`` (samples/s): training samples over the timed training time, after
-  ``warmup_steps`` untimed steps (weights restored afterwards). ``epoch_seconds`` (s): median
+  ``warmup_steps`` untimed steps (weights restored afterwards; their batches come from the
+  shuffling stream, so ``warmup_steps`` is part of a task's key, as every train setting is). ``epoch_seconds`` (s): median
   epoch time of this repeat (every epoch in ``extra``). Timed: forward, backward, optimiser
   step and the host-to-device copy of each batch; not timed: validation. CUDA is timed with
   events and synchronised before a clock is read.
 - ``infer_ms_per_batch`` (ms): median eval-mode forward latency on one batch of
   ``batch_size`` (after 2 untimed calls; every call in ``extra``).
 - ``peak_mem_mb`` (MiB): on CUDA, ``torch.cuda.max_memory_allocated`` over warm-up, training
-  and inference (reset before). On CPU, what the task adds to the process's resident size
+  and inference (reset before; the weights, already on the GPU, count). On CPU, what the task adds to the process's resident size
   at its peak: Linux ``VmHWM`` over the same span (reset through ``/proc/self/clear_refs``)
   less ``VmRSS`` at its start (``rss_before_mb``, stored beside: the interpreter, torch, the
   data), after the heap's free pages are given back with ``malloc_trim``. Without both steps
@@ -27,7 +28,8 @@ results are read. Metrics (name: unit, meaning):
 - Quality on the held-out split: ``mse``, ``mae``; for data in [0, 1] (images, videos)
   ``bce`` and ``psnr`` (dB, mean over samples of 10 log10(1 / MSE_i)); with anomaly labels
   ``roc_auc`` of the per-sample MSE and ``f1_at_threshold`` with the threshold at the 0.99
-  quantile of the training scores (as the estimators set it); with class labels
+  quantile of the training scores (the harness trains on its whole training split, so the
+  level sits on scores the model fitted; the estimators take held-out ones); with class labels
   ``probe_accuracy``: a logistic regression on the standardised latent, fitted on a stratified
   half of the held-out samples and scored on the other half. ``final_train_loss`` and
   ``final_val_loss``: the training objective at the last epoch. Where only the first steps
@@ -327,9 +329,10 @@ def _course_checks(
     sparsity, reconstruction of clean inputs from noisy ones."""
     Z = int(latent.shape[1])
     pca, extra = pca_mse(data, Z)
-    # near zero = below 1% of the largest |z| over the held-out codes (scale free)
+    # near zero = below 1% of the largest |z| over the held-out codes (scale free); a code
+    # that is all zeros has collapsed, which is no sparsity: not a number (stored as NULL)
     scale = float(latent.abs().max())
-    sparsity = float((latent.abs() <= 0.01 * scale).float().mean()) if scale > 0 else 1.0
+    sparsity = float((latent.abs() <= 0.01 * scale).float().mean()) if scale > 0 else math.nan
     # Gaussian noise of cfg.noise_level (times the data's std unless in [0, 1], then clipped
     # to [0, 1] as the Keras blog does); fixed per seed so repeats and models see the same.
     gen = torch.Generator().manual_seed(seed + 12345)
