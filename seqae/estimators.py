@@ -9,6 +9,7 @@ as JSON metadata; nothing is unpickled on load).
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 import os
@@ -28,6 +29,8 @@ from seqae._registry import check_choice as _choice
 from seqae._registry import did_you_mean
 from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
+
+_LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("seqae_loading", default=False)
 
 FORMAT = "seqae"
 # 2: every constructor argument and the resolved model arguments saved; 3: the constructor
@@ -99,6 +102,20 @@ def _float_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype.is_floating_point else torch.float32
 
 
+def runnable_here(params: dict[str, Any]) -> dict[str, Any]:
+    """The saved ``device`` and ``precision`` where this machine has them; else "auto" and
+    "fp32", so a loaded model refits or clones here (a file from a GPU box on a laptop)."""
+    out = {}
+    try:
+        training.resolve_device(params.get("device", "auto"))
+    except ValueError:
+        out["device"] = "auto"
+    device = training.resolve_device(out.get("device", params.get("device", "auto")))
+    if params.get("precision") == "bf16" and device.type != "cuda":
+        out["precision"] = "fp32"
+    return out
+
+
 def _unknown_arguments(cls: type, names: list[str]) -> TypeError:
     known = cls._get_param_names()
     parts = [f"{n!r}{did_you_mean(n, known)}" for n in names]
@@ -138,6 +155,15 @@ class _Estimator(BaseEstimator):
         for name in self._get_param_names():
             setattr(self, name, values[name])
         self._validate()
+        if not _LOADING.get():  # a saved model is read as it was saved
+            self._check_combinations()
+
+    def _check_combinations(self) -> None:
+        """Checks of options that cannot go together, run at construction and by ``fit``.
+
+        Not by ``set_params``: a grid search sets candidates before its error handling, so a
+        candidate that cannot work must fail in ``fit`` (scored as ``error_score``).
+        """
 
     def set_params(self, **params: Any) -> _Estimator:
         super().set_params(**params)
@@ -214,6 +240,7 @@ class _Estimator(BaseEstimator):
                 f"fit() got unknown argument(s) {'; '.join(parts)} "
                 f"(it takes X, y, validation_data and {', '.join(TRAIN_ARGS)})"
             )
+        self._check_combinations()
         a = {name: overrides.get(name, getattr(self, name)) for name in TRAIN_ARGS}
         if not 0 <= a["validation_split"] < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {a['validation_split']}")
@@ -414,13 +441,11 @@ class _Estimator(BaseEstimator):
             )
         else:
             model_args = json.loads(meta["model_args"])
-        # JSON has no tuples: hidden=(16,) was saved as [16]; get_params gives it back as passed
+        # JSON has no tuples: hidden=(16,) was saved as [16] (sequences come back as tuples)
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         dev = training.resolve_device(device)
-        # the device it is loaded on, so a refit or a clone works on this machine
-        params.update(device=device)
-        if dev.type != "cuda" and params.get("precision") == "bf16":
-            params.update(precision="fp32")
+        params.update(runnable_here(params))
+        token = _LOADING.set(True)
         try:
             est = est_cls(**params)
             est.mean_, est.std_ = tensors.pop("norm.mean"), tensors.pop("norm.std")
@@ -432,6 +457,8 @@ class _Estimator(BaseEstimator):
             est.threshold_ = None if meta["threshold"] == "None" else float(meta["threshold"])
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{path} is not a complete seqae model file ({exc})") from None
+        finally:
+            _LOADING.reset(token)
         est.model_.to(dev).eval()
         if meta.get("history"):
             from io import StringIO
@@ -462,6 +489,12 @@ class _Estimator(BaseEstimator):
         for r in recons:
             out[start : start + r.shape[0], : r.shape[1]] = self._denormalise(r)
             start += r.shape[0]
+        if not bool(torch.isfinite(out).all()):
+            raise ValueError(
+                "the reconstruction overflowed float32: X lies far outside the scale of the "
+                f"training data (|x| up to {float(data.x.abs().max()):.3g}); rescale it as the "
+                "training data was"
+            )
         return out
 
     def _score_data(self, data: TensorData, batch_size: int = 256) -> np.ndarray:
@@ -605,7 +638,17 @@ class SequenceAutoencoder(_Estimator):
         _choice("decoder_input", self.decoder_input, DECODER_INPUTS)
         _choice("variant", self.variant, VARIANTS)
         _choice("linear", self.linear, (True, False, "auto"))  # 0, 1, np.bool_ compare equal
-        _choice("noise", self.noise, NOISES)
+        _choice("noise", self.noise, (*NOISES, None))
+        if not self._video:
+            given = [n for n in self._VIDEO_ARGS if getattr(self, n) is not None]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)}: options of cell='convlstm' only, got cell={self.cell!r}"
+                )
+
+    def _check_combinations(self) -> None:
+        if self.variant == "denoising" and self.noise is None:
+            raise ValueError("variant='denoising' needs noise='gaussian' or 'masking', got None")
         if self._linear_mode() is True and self.variant in ("sparse", "variational"):
             raise ValueError(
                 f"linear=True cannot go with variant={self.variant!r} (it penalises the code "
@@ -624,12 +667,6 @@ class SequenceAutoencoder(_Estimator):
                 raise ValueError(
                     "output='sigmoid' needs frames in [0, 1], but the estimator standardises "
                     "them; use output='linear' (the default), or VideoAE with your own loop"
-                )
-        else:
-            given = [n for n in self._VIDEO_ARGS if getattr(self, n) is not None]
-            if given:
-                raise ValueError(
-                    f"{', '.join(given)}: options of cell='convlstm' only, got cell={self.cell!r}"
                 )
 
     def _linear_mode(self) -> bool | str:

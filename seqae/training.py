@@ -366,7 +366,8 @@ def fit(
         keep_freed_memory()
     ranks = current()
     if ranks.distributed and device.type == "cuda":
-        mine = torch.cuda.current_device()  # LOCAL_RANK's GPU, set by process_group
+        # each rank on GPU LOCAL_RANK (torchrun's; the current device without it)
+        mine = int(os.environ.get("LOCAL_RANK", torch.cuda.current_device()))
         if device.index is not None and device.index != mine:
             raise ValueError(
                 f"under torchrun each rank trains on its own GPU (this rank's: cuda:{mine}, "

@@ -85,6 +85,12 @@ def test_save_load_and_clone(fitted, series, tmp_path):
     with pytest.raises(ValueError, match=r"needs the training scores.*fit it again"):
         old.set_params(threshold="quantile")
     assert old.threshold == "dynamic"  # refused: nothing changed
+    # settings saved on a GPU box: the detector loads with ones that run here, and refits
+    gpu = {**json.loads(SequenceAutoencoder.load(path, with_meta=True)[1]["detector"])}
+    gpu["params"] = {**gpu["params"], "device": "cuda:7", "precision": "bf16"}
+    on_gpu = fitted.autoencoder_.save(tmp_path / "gpu.seqae", extra={"detector": json.dumps(gpu)})
+    here = seqae.SeriesDetector.load(on_gpu)
+    assert (here.get_params()["device"], here.get_params()["precision"]) == ("auto", "fp32")
     numpy_typed = copy.deepcopy(fitted).set_params(pad=np.int64(7))  # from np.arange, say
     assert seqae.SeriesDetector.load(numpy_typed.save(tmp_path / "np.seqae")).pad == 7
     twin = clone(fitted)

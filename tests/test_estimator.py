@@ -127,12 +127,18 @@ def test_a_file_from_a_gpu_loads_for_this_machine_with_its_params_as_passed(fitt
     params = {**json.loads(meta["params"]), "device": "cuda", "precision": "bf16"}
     save_file(tensors, str(path), metadata={**meta, "params": json.dumps(params)})
     again = seqae.SequenceAutoencoder.load(path)  # device="cpu"
-    assert (again.device, again.precision) == ("cpu", "fp32")
+    assert (again.device, again.precision) == ("auto", "fp32")  # what this machine runs
     clone(again).fit(X, **FAST)  # was "cuda was asked for" on a machine without one
+    kept = seqae.SequenceAutoencoder.load(fitted.save(tmp_path / "auto.seqae"), device="cpu")
+    assert kept.device == fitted.device == "auto"  # a setting that runs here is kept
     img = seqae.ImageAutoencoder("deep", hidden=(16,), latent_size=4, epochs=1, verbose=False)
     img.fit(np.random.default_rng(0).random((64, 28, 28)))
     back = seqae.ImageAutoencoder.load(img.save(tmp_path / "img.seqae"))
     assert back.hidden == (16,) and clone(back).get_params()["hidden"] == (16,)  # not [16]
+    # settings this seqae refuses together, in a file an older one wrote: read as saved
+    params = {**json.loads(meta["params"]), "linear": True, "variant": "sparse"}
+    save_file(tensors, str(path), metadata={**meta, "params": json.dumps(params)})
+    assert seqae.SequenceAutoencoder.load(path).variant == "sparse"
 
 
 def test_format_2_files_load_with_the_arguments_added_since(fitted, X, tmp_path):

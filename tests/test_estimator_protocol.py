@@ -124,6 +124,33 @@ def test_option_combinations_that_cannot_work_are_refused_at_construction():
         seqae.SequenceAutoencoder(cell="convlstm", linear=True)
     with pytest.raises(ValueError, match="output='sigmoid' needs frames in"):
         seqae.SequenceAutoencoder(cell="convlstm", output="sigmoid")
+    with pytest.raises(ValueError, match="variant='denoising' needs noise"):
+        seqae.SequenceAutoencoder(variant="denoising", noise=None)
+    assert seqae.SequenceAutoencoder(noise=None).noise is None  # no noise without denoising
+
+
+def test_a_grid_candidate_that_cannot_work_fails_in_fit_not_in_set_params(X):
+    # scikit-learn sets a candidate's params before it catches errors: only fit may refuse it
+    ae = seqae.SequenceAutoencoder("bilstm", hidden_size=4, latent_size=2, **FAST)
+    ae.set_params(decoder_input="teacher")  # bilstm cannot be a teacher-forced decoder
+    with pytest.raises(ValueError, match="cannot use decoder_input='teacher'"):
+        ae.fit(X)
+    grid = GridSearchCV(
+        seqae.SequenceAutoencoder(hidden_size=4, latent_size=2, **FAST),
+        {"cell": ["lstm", "bilstm"], "decoder_input": ["repeat", "teacher"]},
+        scoring=lambda est, X, y=None: -est.score(X).mean(),
+        cv=2,
+        error_score=np.nan,
+    )
+    from sklearn.exceptions import FitFailedWarning
+
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        grid.fit(X)
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.isnan(scores).sum() == 1 and grid.best_params_ != {
+        "cell": "bilstm",
+        "decoder_input": "teacher",
+    }
 
 
 def test_linear_from_a_grid_means_what_it_says(X):

@@ -130,18 +130,20 @@ def test_long_term_is_inconclusive_when_the_rnn_never_learned_the_task():
     df["extra"] = '{"zero_baseline": 0.1}'
     c = verdict(claims.long_term, df)
     assert c.verdict == "inconclusive" and "does not learn" in c.reason
-    df.loc[df["model"] == "rnn", "extra"] = '{"zero_baseline": 0.5}'  # now it did learn
-    assert verdict(claims.long_term, df).verdict == "does not hold"
+    df["extra"] = '{"zero_baseline": 0.5}'  # now every model learned at T=25
+    assert verdict(claims.long_term, df).verdict == "does not hold"  # lstm, gru grow 3x
     # gated cells that never learned sit flat at the zeros' error: no evidence for the claim
     flat = _sweep({"rnn": 5.0, "lstm": 1.0, "gru": 1.0})
     flat["extra"] = '{"zero_baseline": 0.5}'
-    flat.loc[flat["model"] != "rnn", "extra"] = '{"zero_baseline": 0.1}'
     c = verdict(claims.long_term, flat)
-    assert c.verdict == "holds" and "below predicting zeros" in c.reason  # rnn's zeros: 0.5
-    flat["extra"] = '{"zero_baseline": 0.1}'  # the lstm's 0.1 at T=25 is the zeros' error
-    flat.loc[(flat["model"] == "rnn") & (flat["dataset"] == "remember-T25"), "value"] *= 0.5
-    c = verdict(claims.long_term, flat)
+    assert c.verdict == "holds" and "below predicting zeros" in c.reason  # all learned
+    flat.loc[flat["model"] != "rnn", "extra"] = '{"zero_baseline": 0.1}'  # their own rows'
+    c = verdict(claims.long_term, flat)  # the lstm's 0.1 at T=25 is the zeros' error
     assert c.verdict == "inconclusive" and "the lstm's error at T=25" in c.reason
+    assert "did not learn the task" in c.reason
+    del flat["extra"]  # nothing stored: the check cannot run, and the criterion says so
+    c = verdict(claims.long_term, flat)
+    assert c.verdict == "holds" and "not checked (no predicting-zeros error stored)" in c.reason
     one = _sweep({"rnn": 5.0, "lstm": 1.2, "gru": 1.3}, spread=(1.0,))
     one["extra"] = '{"zero_baseline": 0.5}'
     c = verdict(claims.long_term, one)  # one repeat: the advice is not "train longer"

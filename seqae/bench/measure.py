@@ -11,20 +11,21 @@ results are read. Metrics (name: unit, meaning):
   uncounted ops are kept in ``extra``.
 - ``train_samples_per_s`` (samples/s): training samples over the timed training time, after
   ``warmup_steps`` untimed steps (weights restored afterwards; their batches come from the
-  shuffling stream, so ``warmup_steps`` is part of a task's key, as every train setting is). ``epoch_seconds`` (s): median
-  epoch time of this repeat (every epoch in ``extra``). Timed: forward, backward, optimiser
-  step and the host-to-device copy of each batch; not timed: validation. CUDA is timed with
-  events and synchronised before a clock is read.
+  shuffling stream, so ``warmup_steps`` is part of a task's key, as every train setting is).
+  ``epoch_seconds`` (s): median epoch time of this repeat (every epoch in ``extra``).
+  Timed: forward, backward, optimiser step and the host-to-device copy of each batch; not
+  timed: validation. CUDA is timed with events and synchronised before a clock is read.
 - ``infer_ms_per_batch`` (ms): median eval-mode forward latency on one batch of
   ``batch_size`` (after 2 untimed calls; every call in ``extra``).
 - ``peak_mem_mb`` (MiB): on CUDA, ``torch.cuda.max_memory_allocated`` over warm-up, training
-  and inference (reset before; the weights, already on the GPU, count). On CPU, what the task adds to the process's resident size
-  at its peak: Linux ``VmHWM`` over the same span (reset through ``/proc/self/clear_refs``)
-  less ``VmRSS`` at its start (``rss_before_mb``, stored beside: the interpreter, torch, the
-  data), after the heap's free pages are given back with ``malloc_trim``. Without both steps
-  the figure held what earlier tasks of the process had freed and glibc kept, so every task
-  read as large as the largest before it. Where the peak cannot be reset, it is
-  ``getrusage``'s process-lifetime peak, and ``extra`` says so.
+  and inference (reset before; the weights, already on the GPU, count). On CPU, what the
+  task adds to the process's resident size at its peak: Linux ``VmHWM`` over the same span
+  (reset through ``/proc/self/clear_refs``) less ``VmRSS`` at its start (``rss_before_mb``,
+  stored beside: the interpreter, torch, the data), after the heap's free pages are given
+  back with ``malloc_trim``. Without both steps the figure held what earlier tasks of the
+  process had freed and glibc kept, so every task read as large as the largest before it.
+  Where the peak cannot be reset, it is ``getrusage``'s process-lifetime peak, and ``extra``
+  says so.
 - Quality on the held-out split: ``mse``, ``mae``; for data in [0, 1] (images, videos)
   ``bce`` and ``psnr`` (dB, mean over samples of 10 log10(1 / MSE_i)); with anomaly labels
   ``roc_auc`` of the per-sample MSE and ``f1_at_threshold`` with the threshold at the 0.99
@@ -93,7 +94,7 @@ class MeasureConfig:
     batch_size: int = 32
     lr: float = 1e-3
     schedule: str = "constant"  # as TrainConfig: "constant" or "onecycle" (peak lr)
-    grad_clip: float = 1.0  # as TrainConfig: max global gradient norm; 0 = no clipping
+    grad_clip: float = 1.0  # max global gradient norm; 0 = no clipping (TrainConfig: None)
     warmup_steps: int = 2  # untimed training steps first (kernels, allocator, caches)
     latency_batches: int = 5  # timed eval forwards for infer_ms_per_batch
     examples: int = 8  # held-out samples kept as reconstruction examples (see EXAMPLE_VALUES)
@@ -345,7 +346,13 @@ def _course_checks(
     noisy_mse = float(losses.reconstruction(recon, clean, "mse").mean())
     return [
         Metric("pca_mse", pca, "", {**extra, "ae_mse": float(mse.mean())}),
-        Metric("code_sparsity", sparsity, "", {"rule": "|z| <= 0.01 max|z|", "latent_size": Z}),
+        Metric(
+            "code_sparsity",
+            sparsity,
+            "",
+            {"rule": "|z| <= 0.01 max|z|", "latent_size": Z}
+            | ({} if scale > 0 else {"note": "not a number: the code is all zeros"}),
+        ),
         Metric("noisy_mse", noisy_mse, "", {"noise_level": cfg.noise_level, "scaled_by_std": sd}),
     ]
 

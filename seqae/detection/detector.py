@@ -405,14 +405,25 @@ class SeriesDetector(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SeriesDetector:
-        """Read a file written by :meth:`save` (safetensors and JSON; nothing unpickled)."""
+        """Read a file written by :meth:`save` (safetensors and JSON; nothing unpickled).
+
+        A saved ``device`` or ``precision`` this machine lacks becomes "auto" / "fp32", as for
+        the estimators, so the detector refits here.
+        """
+        from seqae import estimators
         from seqae.estimators import SequenceAutoencoder
 
         ae, meta, tensors = SequenceAutoencoder.load(path, with_meta=True)
         if "detector" not in meta:
             raise ValueError(f"{path} holds a SequenceAutoencoder, not a SeriesDetector")
         state = json.loads(meta["detector"])
-        det = cls(**state["params"])
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
+        params.update(estimators.runnable_here(params))
+        token = estimators._LOADING.set(True)  # read as saved: no check of option pairs
+        try:
+            det = cls(**params)
+        finally:
+            estimators._LOADING.reset(token)
         det.autoencoder_ = ae
         for name in ("window_", "stride_", "n_train_", "n_features_", "threshold_"):
             setattr(det, name, state[name])

@@ -131,6 +131,11 @@ COMPARE_COLUMNS = [
 ]  # fmt: skip
 
 
+def torch_kind(device: str) -> str:
+    """The kind of a device name: "cuda:1" -> "cuda", "cpu" -> "cpu"."""
+    return str(device).split(":")[0]
+
+
 def _device_key(current: pd.DataFrame, baseline: pd.DataFrame) -> bool:
     """Match on device unless the two sides ran on different devices (CPU against CUDA)."""
     dc, db = set(current["device"]), set(baseline["device"])
@@ -150,18 +155,20 @@ def compare(current: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
 
     ``change`` is +1 / -1 where the interval lies above / below 1, 0 within the noise.
     When the two sets ran on different devices, rows pair across them and ``device`` reads
-    "cuda vs cpu"; peak memory is then left out, as it measures two things (on CUDA the
-    allocator's peak, weights included; on the CPU the growth of the process's memory).
+    "cuda vs cpu"; peak memory is then left out where one side is the CPU, as it measures two
+    things (on CUDA the allocator's peak, weights included; on the CPU the growth of the
+    process's memory).
     """
     by_device = _device_key(current, baseline)
     key = ["model", "dataset", "device", "metric"] if by_device else ["model", "dataset", "metric"]
     cur = current.dropna(subset=["value"])
     cur = cur[~cur["metric"].isin(SUMMARY_SKIP)]  # the load of the machine is no result
-    if not by_device:
-        cur = cur[cur["metric"] != "peak_mem_mb"]
     base = baseline.dropna(subset=["value"])
+    label = None if by_device else f"{current['device'].iloc[0]} vs {baseline['device'].iloc[0]}"
+    kinds = {torch_kind(d) for d in (current["device"].iloc[0], baseline["device"].iloc[0])}
+    if not by_device and "cpu" in kinds and len(kinds) > 1:
+        cur = cur[cur["metric"] != "peak_mem_mb"]
     bgroups = dict(list(base.groupby(key)))
-    label = None if by_device else f"{cur['device'].iloc[0]} vs {base['device'].iloc[0]}"
     rows = []
     for k, g in cur.groupby(key):
         if k not in bgroups:
