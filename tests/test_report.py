@@ -286,6 +286,14 @@ def test_summary_cells_are_mean_and_sd_over_repeats(db, report):
     one = r[(r["repeat"] == 0) & (r["model"] == "gru") & (r["dataset"] == "sine")]
     mixed = tables.summary(pd.concat([results, one.assign(repeat=9, run_id="2")]), "quality")
     assert mixed.set_index(["dataset", "model"]).loc[("sine", "gru"), "MSE"].endswith("(n=4)")
+    # the same seeds measured on a second device: still 3 repeats of quality, not 6
+    gru = r[(r["model"] == "gru") & (r["dataset"] == "sine")]
+    both = pd.concat([r, gru.assign(device="cuda", value=gru["value"] * 1.5)])
+    cell = tables.summary(both, "quality").set_index(["dataset", "model"]).loc[("sine", "gru")]
+    mse = gru[gru["metric"] == "mse"].sort_values("repeat")["value"].to_numpy()
+    show_n = tables.repeats(both) is None
+    assert cell["MSE"] == tables.fmt_estimate(mse * 1.25, show_n)  # per seed: (x + 1.5x) / 2
+    assert cell["MSE"] != tables.fmt_estimate(np.r_[mse, mse * 1.5], show_n)  # pooled: 6
 
 
 def test_every_table_is_written_as_csv(report):
@@ -513,6 +521,12 @@ def test_runs_that_built_a_dataset_otherwise_are_not_mixed():
     )  # fmt: skip
     kept, dropped = rdata.latest_configs(twice, ["1", "2"])
     assert kept.sort_values("repeat")["value"].tolist() == [0.9, 1.1] and dropped == 1
+    # a CUDA run after a CPU run: side by side when built alike, else only the latest
+    devices = df.iloc[[0, 2]].assign(device=["cpu", "cuda"], model="m")
+    kept, dropped = rdata.latest_configs(devices, ["1", "2"])
+    assert kept["device"].tolist() == ["cuda"] and dropped == 1  # a 2-epoch smoke on cpu, say
+    kept, _ = rdata.latest_configs(devices.assign(signature="s"), ["1", "2"])
+    assert sorted(kept["device"].tolist()) == ["cpu", "cuda"]
 
 
 def test_signatures_come_from_the_plan_or_from_the_dataset_part():

@@ -162,9 +162,11 @@ def latest_configs(
     dataset alike but build it otherwise); mixing them would blur both or compare models
     trained on other data. Three rules, in turn:
 
-    1. per (dataset, device): rows whose ``signature`` (what a task ran on: the dataset's
+    1. per dataset: rows whose ``signature`` (what a task ran on: the dataset's
        parameters, size, seed and the suite's training, see :func:`task_signatures`;
-       default: the config hash) is not among the latest run's for that dataset are dropped;
+       default: the config hash) is not among the latest run's for that dataset are dropped,
+       on every device: a CPU run and a CUDA run of one suite stay side by side, but a device
+       measured on data or training built otherwise is not averaged into the claims;
     2. per (model, dataset, device): only the config measured by the latest run is kept;
     3. per (model, dataset, device, repeat, metric): only the latest run's value, so a run
        repeated with the same config is not counted as more repeats.
@@ -180,9 +182,9 @@ def latest_configs(
     if "signature" not in r.columns:
         r["signature"] = r["config_hash"]
     r["signature"] = r["signature"].fillna(r["config_hash"])
-    top = r.groupby(["dataset", "device"])["_rank"].transform("max")
-    latest = r.loc[r["_rank"] == top, ["dataset", "device", "signature"]].drop_duplicates()
-    r = r.merge(latest.assign(_same=True), on=["dataset", "device", "signature"], how="left")
+    top = r.groupby("dataset")["_rank"].transform("max")
+    latest = r.loc[r["_rank"] == top, ["dataset", "signature"]].drop_duplicates()
+    r = r.merge(latest.assign(_same=True), on=["dataset", "signature"], how="left")
     r = r[r["_same"].fillna(False).astype(bool)]
     key = ["model", "dataset", "device"]
     newest = r.sort_values("_rank", kind="stable").groupby(key)["config_hash"].last()

@@ -54,8 +54,10 @@ def summary(results: pd.DataFrame, part: str = "all") -> pd.DataFrame:
 
     ``part``: "cost" (parameters, FLOPs, speed, memory), "quality" (the rest) or "all".
     Device-bound metrics (throughput, epoch time, latency, memory) get one column per
-    device; the others (parameters, quality) pool the repeats of every device. Cells say
-    '(n=N)' unless every cell has the same number of repeats (see :func:`repeats`).
+    device; the others (parameters, quality) one value per repeat, the mean over the devices
+    and runs that measured it (a seed measured on two devices is one repeat, not two, as in
+    the claims). Cells say '(n=N)' unless every cell has the same number of repeats (see
+    :func:`repeats`).
     """
     if part not in ("all", "cost", "quality"):
         raise ValueError(f"part must be 'all', 'cost' or 'quality', got {part!r}")
@@ -79,7 +81,8 @@ def summary(results: pd.DataFrame, part: str = "all") -> pd.DataFrame:
                 v = vals["value"].dropna()
                 row[LABELS.get(m, m)] = f"{v.mean():,.0f}" if len(v) else "–"
             else:
-                row[LABELS.get(m, m)] = fmt_estimate(vals["value"], show_n) if len(vals) else "–"
+                v = vals.groupby("repeat")["value"].mean() if "repeat" in vals else vals["value"]
+                row[LABELS.get(m, m)] = fmt_estimate(v, show_n) if len(vals) else "–"
         rows.append(row)
     out = pd.DataFrame(rows).fillna("–")
     keep = [c for c in out.columns if c in ("dataset", "model") or (out[c] != "–").any()]
