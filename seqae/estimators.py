@@ -182,7 +182,7 @@ class _Estimator(BaseEstimator):
         _choice("precision", self.precision, training.PRECISIONS)
         _choice("compile", self.compile, (False, True))
         training.check_train_numbers(
-            self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs
+            self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs, self.patience
         )
 
     # -- subclass hooks -------------------------------------------------------------------
@@ -245,7 +245,7 @@ class _Estimator(BaseEstimator):
         if not 0 <= a["validation_split"] < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {a['validation_split']}")
         training.check_train_numbers(
-            a["grad_clip"], a["weight_decay"], a["batch_size"], a["lr"], a["epochs"]
+            a["grad_clip"], a["weight_decay"], a["batch_size"], a["lr"], a["epochs"], a["patience"]
         )
         dev = training.resolve_device(a["device"])
         training.forward_context(a["precision"], dev)  # bf16 without CUDA: refused before work
@@ -295,8 +295,11 @@ class _Estimator(BaseEstimator):
         new.history_ = training.fit(
             new.model_, train, new._normalise(val_raw) if n_val else None, cfg
         )
-        held = new._score_data(val_raw) if n_val else None
         new.decision_scores_ = new._score_data(raw)  # PyOD's: the scores of X, in its order
+        if validation_data is not None:
+            held = new._score_data(val_raw)
+        else:  # the held-out samples are part of X: their scores are already there
+            held = new.decision_scores_[perm[:n_val].numpy()] if n_val else None
         new.threshold_ = float(
             np.quantile(new.decision_scores_ if held is None else held, self.threshold_quantile)
         )

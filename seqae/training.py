@@ -126,15 +126,11 @@ class TrainConfig:
     verbose: bool = True  # a bar on a terminal, else up to ~20 epoch lines (rank 0's, DDP)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if not self.lr > 0:
-            raise ValueError(f"learning rate must be > 0, got {self.lr}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be >= 1 epoch or None, got {self.patience}")
-        check_train_numbers(self.grad_clip, self.weight_decay)
+        if self.epochs is None:  # the estimators resolve None (a step budget) before this
+            raise ValueError("epochs must be an integer >= 1, got None")
+        check_train_numbers(
+            self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs, self.patience
+        )
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("precision", self.precision, PRECISIONS)
 
@@ -149,6 +145,7 @@ def check_train_numbers(
     batch_size: int = 1,
     lr: float = 1.0,
     epochs: int | None = None,
+    patience: int | None = None,
 ) -> None:
     """Refuse settings that would train wrongly without an error (clip 0 zeroes every step,
     a negative clip or decay climbs the loss) or fail later with another error."""
@@ -162,6 +159,8 @@ def check_train_numbers(
         raise ValueError(f"learning rate must be > 0, got {lr}")
     if epochs is not None and not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ValueError(f"epochs must be an integer >= 1 or None, got {epochs!r}")
+    if patience is not None and not (isinstance(patience, (int, np.integer)) and patience >= 1):
+        raise ValueError(f"patience must be an integer >= 1 (epochs) or None, got {patience!r}")
 
 
 def forward_context(

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from seqae.baselines import PCABaseline, as_matrix, scores
 from seqae.cli import cli
+from seqae.handson import noisy_images
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -61,6 +63,19 @@ def test_baseline_input_checks():
         PCABaseline(2).evaluate(np.zeros((3, 4)))
 
 
+def test_noisy_images_are_the_denoising_noise_seeded_and_leave_the_global_stream():
+    rng = np.random.default_rng(0)
+    X = (rng.random((6, 28, 28)) * 255).astype(np.uint8)
+    before = torch.random.get_rng_state()
+    a, b, c = noisy_images(X, 0), noisy_images(X, 0), noisy_images(X, 1)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert a.shape == X.shape and a.dtype == np.float32
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a.min() >= 0 and a.max() <= 1
+    residual = a - X / np.float32(255)  # std 0.5 before clipping: clipping shrinks it
+    assert 0.25 < residual.std() < 0.5
+
+
 # -- the command ---------------------------------------------------------------------------
 
 
@@ -81,6 +96,9 @@ def test_handson_on_the_embedded_digits_writes_the_figure_and_metrics(tmp_path):
     (r,) = m["results"]
     assert r["kind"] == "dense" and r["n_parameters"] == 50_992 and r["latent_size"] == 32
     assert 0 < r["val_bce"] < 1 and 0 < r["pca_bce"] < 1 and r["epochs"] == 2
+    # noisy inputs: worse than clean ones; PCA-32 keeps little of the noise's 784 directions
+    assert r["pca_bce"] < r["pca_noisy_bce"] < m["noisy_input_bce"]
+    assert 0 < r["noisy_val_bce"] < 1  # a 2-epoch net is near its mean image: no order
     assert {ref["value"] for ref in m["references"]} >= {0.09, 0.08, 0.094, 105.6}
     md = (out / "metrics.md").read_text()
     assert "| dense | 32 | 50,992 |" in md and "Keras blog" in md
