@@ -64,15 +64,20 @@ def list_cells() -> None:
 @click.option("--baseline", metavar="DB_OR_RUN_ID", default=None,
               help="Compare against another results database, or a run id of --db.")  # fmt: skip
 @click.option("--title", default="seqae benchmark report", show_default=True)
-def report(db: str, out: str, runs: tuple[str, ...], baseline: str | None, title: str) -> None:
+@click.option("--force", is_flag=True,
+              help="Write over the report already in --out (a re-render).")  # fmt: skip
+def report(
+    db: str, out: str, runs: tuple[str, ...], baseline: str | None, title: str, force: bool
+) -> None:
     """Turn a results database into an HTML page, Markdown, PNG/SVG figures and CSV tables.
 
     The page is self-contained (figures embedded) and opens offline. It holds a summary per
     model, the figures, the course's claims with verdicts computed from the measurements, the
     environment of every run, and, with --baseline, the ratios against the baseline.
     """
-    from seqae.report.render import report_from_db
+    from seqae.report.render import REPORT_PAGES, report_from_db
 
+    _refuse_to_overwrite([Path(out) / name for name in REPORT_PAGES], force)
     files = report_from_db(db, out, list(runs) or None, baseline, title)
     for c in files.claims:
         click.echo(f"{c.verdict:>13}  {c.statement}")
@@ -406,11 +411,16 @@ def handson(
 
     _refuse_to_overwrite([Path(out) / name for name in REPORT_FILES], force)
 
-    chosen = KINDS if kinds.strip() == "all" else tuple(k.strip() for k in kinds.split(","))
+    from seqae._registry import did_you_mean
+
+    listed = KINDS if kinds.strip() == "all" else [k.strip() for k in kinds.split(",")]
+    chosen = tuple(dict.fromkeys(k for k in listed if k))  # in order, each once
     bad = [k for k in chosen if k not in KINDS]
     if bad or not chosen:
+        hint = did_you_mean(bad[0], KINDS) if bad else ""
         raise click.BadParameter(
-            f"unknown kind(s) {', '.join(bad) or '(none)'}; expected some of {', '.join(KINDS)}",
+            f"unknown kind(s) {', '.join(bad) or '(none)'}.{hint} Expected some of "
+            f"{', '.join(KINDS)}",
             param_hint="--kinds",
         )
     x_train, x_val = load_handson_data(data, seed)
@@ -571,10 +581,10 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
     """Fit a SequenceAutoencoder on DATA and write it to --out.
 
     DATA: a .npy array (N, T, F) or (N, T), or a CSV of one sequence per row (numbers only; a
-    first row without numbers is a header). Options left out take SequenceAutoencoder's
-    defaults. Under `torchrun --nproc-per-node K -m seqae fit ...` the K ranks train
-    data-parallel (gloo on the CPU, NCCL on CUDA), --batch-size being the global batch;
-    rank 0 writes the model and prints.
+    first row without numbers, or of pandas' column numbers 0, 1, ..., T-1, is a header).
+    Options left out take SequenceAutoencoder's defaults. Under `torchrun --nproc-per-node K
+    -m seqae fit ...` the K ranks train data-parallel (gloo on the CPU, NCCL on CUDA),
+    --batch-size being the global batch; rank 0 writes the model and prints.
     """
     import time
 
@@ -674,14 +684,16 @@ def data_list() -> None:
 @click.option("--cache", type=click.Path(file_okay=False), default=None,
               help="Cache folder (default: $SEQAE_CACHE, else ./data/cache).")  # fmt: skip
 @click.option("--sha256", default=None, help="Expected sha256 when NAME is a URL.")
-def data_fetch(name: str, cache: str | None, sha256: str | None) -> None:
+@click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
+def data_fetch(name: str, cache: str | None, sha256: str | None, quiet: bool) -> None:
     """Download NAME (a dataset of `seqae data list`, NAME/FILE, or a URL), checking sha256.
 
     Prints the folder (or file) where it now is. Files already cached are not downloaded again.
+    A bar shows each download on a terminal; in a log, one line per file downloaded.
     """
     from seqae.data.download import fetch
 
-    click.echo(str(fetch(name, sha256=sha256, cache=cache)))
+    click.echo(str(fetch(name, sha256=sha256, cache=cache, progress=not quiet)))
 
 
 def main() -> None:  # console-script entry point

@@ -25,6 +25,7 @@ from sklearn.exceptions import NotFittedError
 from torch import Tensor
 
 from seqae import training
+from seqae._files import publish
 from seqae._registry import check_choice as _choice
 from seqae._registry import did_you_mean
 from seqae.models.base import Autoencoder
@@ -399,7 +400,7 @@ class _Estimator(BaseEstimator):
         os.close(fd)
         try:
             save_file(tensors, tmp, metadata=meta)
-            os.replace(tmp, path)
+            publish(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

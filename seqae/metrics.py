@@ -9,7 +9,10 @@ anomalous; labels and flags one bool per step.
   (sintel-dev/Orion, ``orion.evaluation.contextual``, ``weighted=False``): a true event with
   at least one overlapping detection is a true positive, one without is a false negative, a
   detection that overlaps no true event is a false positive; pooled over signals as
-  ``2 sum(tp) / (2 sum(tp) + sum(fp) + sum(fn))``.
+  ``2 sum(tp) / (2 sum(tp) + sum(fp) + sum(fn))``. One difference at the ends: Orion's
+  ``_overlap`` is strict, ``(t.start - f.end) * (t.end - f.start) < 0``, so two events that
+  share only an end step, or a one-step event, do not overlap there; here (the default)
+  they do, as inclusive intervals. ``strict=True`` counts as Orion does.
 - ``point_adjusted_f1``: a true event counts as found at every step once any of its steps is
   flagged (Xu et al., WWW 2018). It inflates scores: a single flag anywhere in a long event
   counts as the whole event, so a random detector scores well on long events (Kim et al.,
@@ -42,6 +45,11 @@ def _check_events(events: Iterable[Sequence[int]], what: str) -> list[Event]:
 
 def _overlaps(a: Event, b: Event) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _overlaps_strictly(a: Event, b: Event) -> bool:
+    """Orion's ``_overlap``: a shared end step, or a one-step event, is no overlap."""
+    return (a[0] - b[1]) * (a[1] - b[0]) < 0
 
 
 def events_from_flags(flags: np.ndarray | Sequence[bool]) -> list[Event]:
@@ -86,23 +94,28 @@ class SegmentCounts:
 
 
 def segment_counts(
-    true_events: Iterable[Sequence[int]], found_events: Iterable[Sequence[int]]
+    true_events: Iterable[Sequence[int]],
+    found_events: Iterable[Sequence[int]],
+    strict: bool = False,
 ) -> SegmentCounts:
-    """Orion's overlapping-segment counts for one signal (see the module docstring)."""
+    """Orion's overlapping-segment counts for one signal (see the module docstring);
+    ``strict=True``: Orion's strict overlap at the ends."""
     truth = _check_events(true_events, "true events")
     found = _check_events(found_events, "found events")
-    tp = sum(any(_overlaps(t, f) for f in found) for t in truth)
-    fp = sum(not any(_overlaps(f, t) for t in truth) for f in found)
+    overlap = _overlaps_strictly if strict else _overlaps
+    tp = sum(any(overlap(t, f) for f in found) for t in truth)
+    fp = sum(not any(overlap(t, f) for t in truth) for f in found)
     return SegmentCounts(tp, fp, len(truth) - tp)
 
 
 def segment_f1(
     signals: Iterable[tuple[Iterable[Sequence[int]], Iterable[Sequence[int]]]],
+    strict: bool = False,
 ) -> SegmentCounts:
     """Counts pooled over ``(true_events, found_events)`` per signal; ``.f1`` is Orion's F1."""
     total = SegmentCounts(0, 0, 0)
     for truth, found in signals:
-        total = total + segment_counts(truth, found)
+        total = total + segment_counts(truth, found, strict)
     return total
 
 

@@ -102,6 +102,16 @@ def test_a_misspelt_model_in_a_dataset_entry_is_an_error(tmp_path):
         make_plan(suites.load(str(p)), devices=["cpu"])
 
 
+def test_a_dataset_entry_leaves_models_out_with_a_bang():
+    text = GOOD.replace('models = ["lstm", "dense"]', 'models = ["lstm", "gru", "rnn", "dense"]')
+    plan = make_plan(suites.parse(text + 'models = ["*", "!gru"]\n', name="t"), devices=["cpu"])
+    assert sorted(t.model for t in plan.tasks) == ["lstm", "rnn"]  # dense takes images
+    plan = make_plan(suites.parse(text + 'models = ["!rnn"]\n', name="t"), devices=["cpu"])
+    assert sorted(t.model for t in plan.tasks) == ["gru", "lstm"]  # only exclusions: all but
+    with pytest.raises(SeqaeError, match="has no task"):  # gru, the one match, left out
+        make_plan(suites.parse(text + 'models = ["*u", "!gr*"]\n', name="t"), devices=["cpu"])
+
+
 def test_smoke_plan_covers_every_benchmarkable_model():
     plan = make_plan(suites.load("smoke"), devices=["cpu"])
     reg = benchmark_models()
@@ -210,7 +220,7 @@ def test_flat_sequence_model_on_video(tmp_path):
     assert flat.sample_shape == (3, 256) and flat.kind == "sequence"
     assert np.array_equal(flat.train.reshape(data.train.shape), data.train)
     bad = text.replace("lstm = { hidden_size = 3 }", "lstmm = { hidden_size = 3 }")
-    with pytest.raises(SeqaeError, match="model_args names unknown model 'lstmm'"):
+    with pytest.raises(SeqaeError, match=r"model_args names unknown model 'lstmm'.*mean 'lstm'"):
         make_plan(suites.parse(bad, name="t"), devices=["cpu"])
     # a misspelt argument: refused before any task runs, naming the closest one
     bad = text.replace("lstm = { hidden_size = 3 }", "lstm = { hiden_size = 3 }")

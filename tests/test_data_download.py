@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import os
 import threading
 import zipfile
 from functools import partial
@@ -60,6 +61,12 @@ def _all_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_fetch_url_good_checksum_is_cached(served, tmp_path):
     www, server = served
     data = b"hello seqae\n" * 1000
@@ -72,6 +79,7 @@ def test_fetch_url_good_checksum_is_cached(served, tmp_path):
     again = fetch(server.base + "file.bin", sha256=_sha(data), cache=cache)
     assert again == path and len(server.hits) == 1  # the second fetch never hit the server
     assert _all_files(cache) == [path]  # no temporary files left
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as open() makes it: shareable
     upper = fetch(server.base + "file.bin", sha256=" " + _sha(data).upper(), cache=cache)
     assert upper == path and len(server.hits) == 1  # a digest as other tools print it
     with pytest.raises(ValueError, match="not 64 hexadecimal digits"):
@@ -315,7 +323,12 @@ def test_cli_data_list_and_fetch(served, tmp_path):
         cli, ["data", "fetch", url, "--sha256", _sha(b"a,b\n1,2\n"), "--cache", str(cache)]
     )
     assert res.exit_code == 0, res.output
-    assert res.output.strip() == str(cache / "downloads" / dl.url_key(url) / "x.csv")
+    assert res.stdout.strip() == str(cache / "downloads" / dl.url_key(url) / "x.csv")
+    assert res.stderr == "fetched x.csv (0.0 MB)\n"  # no terminal: one line per download
+    again = runner.invoke(cli, ["data", "fetch", url, "--cache", str(cache), "--quiet"])
+    assert again.exit_code == 0 and again.stderr == ""  # cached, and quiet
+    quiet = runner.invoke(cli, ["data", "fetch", url, "--cache", str(tmp_path / "q"), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout.strip().endswith("x.csv")
     res = runner.invoke(
         cli, ["data", "fetch", url, "--sha256", "1" * 64, "--cache", str(tmp_path / "c2")]
     )

@@ -88,6 +88,17 @@ def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
     dst = _csv(tmp_path, "timestamp,value\n2026-03-29T01:00+01:00,1\n2026-03-29T03:00+02:00,2\n")
     s = read_series(dst)  # the offset changes at a daylight-saving switch: read as UTC
     assert s.index[1] - s.index[0] == pd.Timedelta("1h") and str(s.index.tz) == "UTC"
+    compact = _csv(tmp_path, "timestamp,value\n202001010000,1\n202001010005,2\n")
+    s = read_series(compact)  # dates written as digits, not epoch milliseconds of 1976
+    assert s.index.tolist() == [pd.Timestamp("2020-01-01 00:00"), pd.Timestamp("2020-01-01 00:05")]
+    days = _csv(tmp_path, "timestamp,value\n20200130,1\n20200131,2\n20200201,3\n")
+    assert read_series(days).index[2] == pd.Timestamp("2020-02-01")
+    steps = _csv(tmp_path, "timestamp,value\n20200131,1\n20200132,2\n")  # no 32nd: not dates
+    assert read_series(steps).index.tolist() == [0, 1]
+    with pytest.raises(ValueError, match=":3: the time is missing"):
+        read_series(_csv(tmp_path, "timestamp,value\n2026-01-01,1\n,2\n"))
+    with pytest.raises(ValueError, match="no numeric column that is not a label"):
+        read_series(_csv(tmp_path, "timestamp,anomaly\n2026-01-01,0\n2026-01-02,1\n"))
 
 
 def test_a_small_csv_end_to_end(tmp_path):

@@ -85,6 +85,10 @@ def test_save_load_and_clone(fitted, series, tmp_path):
     with pytest.raises(ValueError, match=r"needs the training scores.*fit it again"):
         old.set_params(threshold="quantile")
     assert old.threshold == "dynamic"  # refused: nothing changed
+    resaved = seqae.SeriesDetector.load(old.save(tmp_path / "resaved.seqae"))
+    assert resaved.decision_scores_ is None  # saved again without scores, not as NaN
+    with pytest.raises(ValueError, match=r"needs the training scores"):
+        resaved.set_params(threshold="pot")
     # settings saved on a GPU box: the detector loads with ones that run here, and refits
     gpu = {**json.loads(SequenceAutoencoder.load(path, with_meta=True)[1]["detector"])}
     gpu["params"] = {**gpu["params"], "device": "cuda:7", "precision": "bf16"}
@@ -104,6 +108,14 @@ def test_bad_input_is_a_clear_value_error(fitted, series):
         seqae.SeriesDetector(threshold="dynamc")
     with pytest.raises(TypeError, match="'hiden_size' Did you mean 'hidden_size'"):
         seqae.SeriesDetector(hiden_size=3)
+    with pytest.raises(TypeError, match=r"got .*'treshold' Did you mean 'threshold'"):
+        seqae.SeriesDetector(treshold="pot")  # the detector's own names are suggested too
+    with pytest.raises(TypeError, match="'windw' Did you mean 'window'"):
+        seqae.SeriesDetector(windw=40)
+    with pytest.raises(ValueError, match="threshold='quantile' and q="):
+        seqae.SeriesDetector(threshold_quantile=0.95)  # would have done nothing
+    with pytest.raises(TypeError, match="pass train_until=2000 by name"):
+        seqae.SeriesDetector().fit(series, 2000)
     with pytest.raises(ValueError, match="n_features is the series' feature count"):
         seqae.SeriesDetector(n_features=2)
     with pytest.raises(ValueError, match="fewer than one window"):

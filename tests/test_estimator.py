@@ -1,6 +1,7 @@
 """The estimator users call, end to end: inputs in every form, units, thresholds, files, errors."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,9 @@ def test_ragged_sequences_train_in_padded_batches_and_come_back_ragged():
 
 def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
     path = fitted.save(tmp_path / "ecg.seqae")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # readable as open() would make it
     again = seqae.SequenceAutoencoder.load(path)
     np.testing.assert_array_equal(again.score(X), fitted.score(X))
     assert again.threshold_ == fitted.threshold_ and again.params == fitted.params

@@ -105,13 +105,14 @@ def test_handson_on_the_embedded_digits_writes_the_figure_and_metrics(tmp_path):
 
 
 def test_handson_quiet_and_several_kinds(tmp_path):
-    args = ["handson", "--data", "digits", "--epochs", "1", "--quiet", "--kinds", "sparse,vae"]
+    kinds = "sparse,vae,sparse"
+    args = ["handson", "--data", "digits", "--epochs", "1", "--quiet", "--kinds", kinds]
     res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert res.output == ""
     m = json.loads((tmp_path / "metrics.json").read_text())
     kinds = [r["kind"] for r in m["results"]]
-    assert kinds == ["sparse", "vae"]
+    assert kinds == ["sparse", "vae"]  # each kind once, in order
     vae = m["results"][1]
     assert vae["latent_size"] == 20 and vae["val_nelbo_per_image"] > 0
     from matplotlib.image import imread
@@ -121,7 +122,7 @@ def test_handson_quiet_and_several_kinds(tmp_path):
 
 def test_handson_rejects_unknown_kinds(tmp_path):
     res = CliRunner().invoke(cli, ["handson", "--data", "digits", "--kinds", "dens"])
-    assert res.exit_code == 2 and "unknown kind(s) dens" in res.output
+    assert res.exit_code == 2 and "unknown kind(s) dens. Did you mean 'dense'?" in res.output
 
 
 def test_handson_without_mnist_says_to_use_digits(tmp_path, monkeypatch):

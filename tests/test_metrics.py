@@ -26,6 +26,17 @@ def test_intervals_are_inclusive():
         M.segment_counts([(5, 4)], [])
 
 
+def test_strict_overlap_is_orions_at_the_ends():
+    # orion.evaluation.contextual._overlap: (e0 - o1) * (e1 - o0) < 0
+    assert M.segment_counts([(10, 20)], [(20, 25)], strict=True) == M.SegmentCounts(0, 1, 1)
+    assert M.segment_counts([(10, 20)], [(19, 25)], strict=True) == M.SegmentCounts(1, 0, 0)
+    assert M.segment_counts([(5, 5)], [(5, 5)], strict=True).tp == 0  # a one-step event
+    assert M.segment_counts([(5, 5)], [(4, 6)], strict=True).tp == 1  # strictly inside
+    assert M.segment_counts([(5, 5)], [(5, 5)]).tp == 1  # inclusive: found
+    pooled = M.segment_f1([([(10, 20)], [(20, 25)]), ([(0, 9)], [(3, 4)])], strict=True)
+    assert (pooled.tp, pooled.fp, pooled.fn) == (1, 1, 1)
+
+
 def test_events_and_flags_round_trip():
     flags = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], bool)
     ev = M.events_from_flags(flags)

@@ -402,6 +402,21 @@ def test_cli_report_lists_verdicts_and_files(report):
     assert f"wrote {report.html} and {report.markdown} (9 figures, 3 tables)" in report.output
 
 
+def test_cli_report_writes_over_a_report_only_with_force(db, tmp_path):
+    out = tmp_path / "o"
+    first = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    page = (out / "report.md").read_text()
+    (out / "report.md").write_text(page + "my note\n")
+    again = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(out)])
+    assert again.exit_code == 2 and again.output.count("\n") == 1
+    assert "report.html exists; pass --force" in again.output
+    assert (out / "report.md").read_text() == page + "my note\n"  # nothing written
+    forced = CliRunner().invoke(cli, ["report", "--db", str(db), "--out", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "my note" not in (out / "report.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

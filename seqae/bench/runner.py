@@ -143,10 +143,17 @@ def _models(suite: Suite) -> Registry:
 
 def runs_on(model_kind: str, entry: DatasetEntry, model: str) -> bool:
     """Whether ``model`` runs on ``entry``: same input kind (and listed, when the entry lists
-    models), or a sequence model the entry names on a video dataset (flattened frames)."""
-    listed = entry.models is not None and any(fnmatch.fnmatchcase(model, p) for p in entry.models)
-    if entry.models is not None and not listed:
-        return False
+    models), or a sequence model the entry names on a video dataset (flattened frames).
+
+    The entry's patterns as a suite's: ``"!x"`` leaves ``x`` out; only exclusions: all but
+    those."""
+    if entry.models is not None:
+        include = [p for p in entry.models if not p.startswith("!")] or ["*"]
+        exclude = [p[1:] for p in entry.models if p.startswith("!")]
+        if not any(fnmatch.fnmatchcase(model, p) for p in include) or any(
+            fnmatch.fnmatchcase(model, p) for p in exclude
+        ):
+            return False
     if model_kind == entry.kind:
         return True
     return model_kind == "sequence" and entry.kind == "video" and model in entry.models
@@ -211,6 +218,10 @@ def make_plan(
         raise SeqaeError(f"--repeats must be >= 1, got {repeats}")
     in_suite = _select(reg, suite.models, notes)
     if models:
+        missing = unavailable()
+        for name in (p.strip() for p in models.split(",")):
+            if name in missing:
+                raise SeqaeError(f"--models {name}: not available here ({missing[name]})")
         wanted = reg.select(models)  # unknown names are an error here
         chosen = [m for m in in_suite if m in wanted]
         named = {p.strip() for p in models.split(",")}  # by name, not by a pattern
@@ -242,11 +253,11 @@ def make_plan(
         if suite.detects:
             config["task"] = "detect"
         for what, table in (("model_args", entry.model_args), ("model_train", entry.model_train)):
-            unknown = sorted(set(table) - set(reg.names()))
+            unknown = sorted(set(table) - set(known))
             if unknown:
                 raise SeqaeError(
                     f"suite {suite.name!r}, dataset {entry.label!r}: {what} names unknown "
-                    f"model {unknown[0]!r}"
+                    f"model {unknown[0]!r}.{did_you_mean(unknown[0], known)}"
                 )
         for pat in entry.models or ():
             if not any(fnmatch.fnmatchcase(n, pat.lstrip("!")) for n in known):
@@ -256,6 +267,8 @@ def make_plan(
                     "`seqae list` shows them"
                 )
         for m, kw in entry.model_args.items():
+            if m not in reg.names():  # a peer not installed here: it runs nowhere
+                continue
             why = _bad_arguments(reg.get(m), kw, suite.detects)
             if why:
                 raise SeqaeError(

@@ -135,6 +135,12 @@ class UCRAnomaly:
     def events(self) -> list[tuple[int, int]]:
         return [(self.anomaly[0] - 1, self.anomaly[1] - 1)]
 
+    def top1(self, scores: np.ndarray, margin: int = 100) -> bool:
+        """:func:`seqae.metrics.ucr_top1` of ``scores`` ``(T,)`` on this series (0-based)."""
+        from seqae.metrics import ucr_top1
+
+        return ucr_top1(scores, self.train_end, self.events[0], margin)
+
 
 def load_ucr_anomaly(path: str | Path) -> UCRAnomaly:
     """Read ``NNN_UCR_Anomaly_NAME_TRAINEND_START_END.txt``: the numbers come from the name.
@@ -164,9 +170,9 @@ def load_ucr_anomaly(path: str | Path) -> UCRAnomaly:
         raise ValueError(f"{path}: no values")
     if not np.isfinite(v).all():
         raise ValueError(f"{path}: holds NaN or inf values")
-    if end < start or not 0 < train_end <= start or end > v.size:
+    if end < start or not 0 < train_end < start or end > v.size:
         raise ValueError(
             f"{path.name}: TRAINEND {train_end}, START {start}, END {end} do not fit a series "
-            f"of {v.size} values (need 0 < TRAINEND <= START <= END <= length, counted from 1)"
+            f"of {v.size} values (need 0 < TRAINEND < START <= END <= length, counted from 1)"
         )
     return UCRAnomaly(m.group(2), v, train_end, (start, end))

@@ -22,6 +22,7 @@ import http.client
 import io
 import os
 import re
+import sys
 import tempfile
 import urllib.error
 import urllib.parse
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqae._files import publish
 from seqae.data.paths import cache_dir, shared_data_dir
 from seqae.errors import SeqaeError
 
@@ -295,25 +297,41 @@ def _atomic_write(dest: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _stream(url: str, dest: Path) -> Path:
-    """Download ``url`` into a new temporary file beside ``dest``; return the temporary path."""
+def _stream(url: str, dest: Path, progress: bool = False) -> Path:
+    """Download ``url`` into a new temporary file beside ``dest``; return the temporary path.
+
+    ``progress``: a bar on a terminal, else one line on stderr once the file is in."""
+    from tqdm.auto import tqdm
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     request = urllib.request.Request(url, headers={"User-Agent": "seqae-data-fetch"})
     try:
         with os.fdopen(fd, "wb") as fh, urllib.request.urlopen(request, timeout=_TIMEOUT_S) as r:
             size = r.headers.get("Content-Length")
+            total = int(size) if size is not None and size.isdigit() else None
             got = 0
-            while chunk := r.read(_CHUNK):
-                fh.write(chunk)
-                got += len(chunk)
-            if size is not None and size.isdigit() and got != int(size):
+            with tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=dest.name,
+                leave=False,
+                disable=not (progress and sys.stderr.isatty()),
+            ) as bar:
+                while chunk := r.read(_CHUNK):
+                    fh.write(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+            if progress and not sys.stderr.isatty():
+                print(f"fetched {dest.name} ({got / 1e6:.1f} MB)", file=sys.stderr)
+            if total is not None and got != total:
                 # a connection closed early: read() just ends, it does not raise
                 raise http.client.IncompleteRead(b"", int(size) - got)
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -334,15 +352,15 @@ def _stream(url: str, dest: Path) -> Path:
     return Path(tmp)
 
 
-def _get(f: RemoteFile, folder: Path) -> Path:
+def _get(f: RemoteFile, folder: Path, progress: bool = False) -> Path:
     """Make ``f`` present and verified under ``folder``; return its path (an archive's first)."""
     if f.extract:
-        return _get_archive(f, folder)
+        return _get_archive(f, folder, progress)
     dest = folder / f.path
     if dest.is_file() and _check(dest, f)[0]:
         return dest  # a verified cache hit: no network
     # stale or damaged: fetched again, and replaced only by a download that passes its check
-    tmp = _stream(f.url, dest)
+    tmp = _stream(f.url, dest, progress)
     try:
         ok, got = _check(tmp, f)
         if not ok:
@@ -351,7 +369,7 @@ def _get(f: RemoteFile, folder: Path) -> Path:
                 f"{dest.name}: sha256 mismatch for {f.url}: expected {expected}, got {got}; "
                 "nothing was kept, try again or check the source"
             )
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
     return dest
@@ -372,13 +390,13 @@ def _member_ok(path: Path, digest: str, members: str) -> bool:
         return False
 
 
-def _get_archive(f: RemoteFile, folder: Path) -> Path:
+def _get_archive(f: RemoteFile, folder: Path, progress: bool = False) -> Path:
     outs = [folder / out for _, out, _ in f.extract]
     if all(
         _member_ok(p, digest, f.members) for p, (_, _, digest) in zip(outs, f.extract, strict=True)
     ):
         return outs[0]  # extracted before, and each output's numbers re-checked here
-    tmp = _stream(f.url, folder / f.path)
+    tmp = _stream(f.url, folder / f.path, progress)
     try:
         ok, got = _check(tmp, f)
         if not ok:
@@ -428,7 +446,12 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
-def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None = None) -> Path:
+def fetch(
+    name_or_url: str,
+    sha256: str | None = None,
+    cache: str | Path | None = None,
+    progress: bool = False,
+) -> Path:
     """Download a known dataset, one of its files, or any URL into the cache; return its path.
 
     - a dataset name ("mnist", "fashion-mnist", "nab", "ecg5000", "nasa"): every file; returns the
@@ -439,7 +462,8 @@ def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None 
 
     ``cache`` defaults to ``cache_dir()``. Files already in the cache are checked locally and
     not downloaded again. A checksum mismatch raises ``ValueError`` naming the file, the
-    expected and the actual sha256, and leaves nothing behind.
+    expected and the actual sha256, and leaves nothing behind. ``progress``: a bar per
+    download on a terminal, else one line per downloaded file on stderr.
     """
     root = Path(cache) if cache is not None else cache_dir()
     if sha256 is not None:
@@ -451,7 +475,9 @@ def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None 
         if not name:
             raise SeqaeError(f"URL {name_or_url} has no file name at the end of its path")
         return _get(
-            RemoteFile(name_or_url, name, sha256), root / "downloads" / url_key(name_or_url)
+            RemoteFile(name_or_url, name, sha256),
+            root / "downloads" / url_key(name_or_url),
+            progress,
         )
     if sha256 is not None:
         raise SeqaeError(f"sha256= applies to URLs only; {name_or_url!r} has pinned checksums")
@@ -466,9 +492,9 @@ def fetch(name_or_url: str, sha256: str | None = None, cache: str | Path | None 
         matches = [f for f in ds.files if f.path == rel]
         if not matches:
             raise SeqaeError(f"dataset {ds.name!r} has no file {rel!r}; see `seqae data list`")
-        return _get(matches[0], folder)
+        return _get(matches[0], folder, progress)
     for f in ds.files:
-        _get(f, folder)
+        _get(f, folder, progress)
     return folder
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqae.data.paths import find_root
+from seqae.data.paths import data_roots, find_root
 
 # IDX dtype code -> big-endian NumPy dtype
 _IDX_DTYPES: dict[int, np.dtype] = {
@@ -89,6 +89,19 @@ def _find(root: Path, stem: str) -> Path:
     raise ValueError(f"{root}: missing {stem}[.gz]; expected the four standard MNIST file names")
 
 
+def _mnist_root(sub: str, stems: tuple[str, ...]) -> Path:
+    """The first ``sub`` folder (shared data, then cache) that holds the split's files; else
+    the first one there is (its missing file is then the error), or the one-line error."""
+    for folder in data_roots(sub):
+        try:
+            for stem in stems:
+                _find(folder, stem)
+        except ValueError:
+            continue
+        return folder
+    return find_root(sub, sub)
+
+
 def load_mnist(
     root: str | Path | None = None, split: str = "train", fashion: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +114,7 @@ def load_mnist(
     if split not in _MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     sub = "fashion-mnist" if fashion else "mnist"
-    folder = Path(root) if root is not None else find_root(sub, sub)
+    folder = Path(root) if root is not None else _mnist_root(sub, _MNIST_FILES[split])
     img_path, lab_path = (_find(folder, stem) for stem in _MNIST_FILES[split])
     images, labels = read_idx(img_path), read_idx(lab_path)
     if images.ndim != 3 or labels.ndim != 1 or images.dtype != np.uint8:

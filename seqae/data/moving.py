@@ -55,6 +55,8 @@ def moving_digits(
     if images.dtype == np.uint8:
         images = images.astype(np.float32) / 255.0
     images = images.astype(np.float32, copy=False)
+    if not np.isfinite(images).all():
+        raise ValueError("images hold NaN or infinite values; clean them first")
     lo, hi = float(images.min()), float(images.max())
     if lo < 0.0 or hi > 1.0:
         raise ValueError(f"images must lie in [0, 1], got [{lo:g}, {hi:g}]; divide by their max")

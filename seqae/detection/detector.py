@@ -78,6 +78,11 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     values, index, _ = _as_matrix(series)
     if len(values) == 0:
         raise ValueError("the series is empty: got 0 steps")
+    if isinstance(index, pd.DatetimeIndex) and index.isna().any():
+        raise ValueError(
+            f"the series' time is missing at step {int(np.argmax(index.isna()))}; fill or "
+            "drop that step"
+        )
     if isinstance(index, pd.DatetimeIndex) and not index.is_monotonic_increasing:
         back = int(np.argmax(np.diff(index.asi8) < 0)) + 1
         raise ValueError(
@@ -148,12 +153,27 @@ class SeriesDetector(BaseEstimator):
 
     def _validate(self) -> None:
         """Checks that need no data, run at construction and by ``set_params``."""
-        from seqae._registry import check_choice
+        from seqae._registry import check_choice, did_you_mean
         from seqae.estimators import SequenceAutoencoder
 
         if "n_features" in self.autoencoder_params:
             raise ValueError("n_features is the series' feature count; do not pass it")
-        SequenceAutoencoder(self.cell, **self.autoencoder_params)  # unknown or misspelt names
+        if "threshold_quantile" in self.autoencoder_params:
+            raise ValueError(
+                "threshold_quantile is the autoencoder's own flagging of windows, which the "
+                "detector does not use; pass threshold='quantile' and q= instead"
+            )
+        own = self._get_param_names()
+        ae_names = SequenceAutoencoder._get_param_names()
+        unknown = sorted(set(self.autoencoder_params) - set(ae_names))
+        if unknown:  # the closest of the detector's names and the autoencoder's
+            known = [*own, *(n for n in ae_names if n not in ("n_features", "threshold_quantile"))]
+            parts = [f"{n!r}{did_you_mean(n, known)}" for n in unknown]
+            raise TypeError(
+                f"SeriesDetector got unknown argument(s) {'; '.join(parts)} (its own: "
+                f"{', '.join(own)}; and any SequenceAutoencoder argument)"
+            )
+        SequenceAutoencoder(self.cell, **self.autoencoder_params)  # their values
         check_choice("threshold", self.threshold, THRESHOLDS)
         check_choice("prune_scope", self.prune_scope, PRUNE_SCOPES)
         for name in ("window", "stride", "smooth", "pad"):
@@ -202,8 +222,16 @@ class SeriesDetector(BaseEstimator):
         """Fit on ``series[:train_until]`` (a position, or a timestamp: steps up to it).
 
         ``train_until=None`` trains on the whole series (as Orion's benchmark does on NAB).
+        ``y`` is ignored (scikit-learn passes labels there); a single number or time in its
+        place is refused: ``fit(series, 2000)`` meant ``train_until=2000``.
         """
         from seqae.data.windows import windows
+
+        if y is not None and (np.ndim(y) == 0 or isinstance(y, str)):
+            raise TypeError(
+                f"fit(series, {y!r}): the second argument is y (ignored); pass "
+                f"train_until={y!r} by name"
+            )
 
         values, index = _as_series(series)
         n_train = self._n_train(train_until, index)
@@ -398,7 +426,11 @@ class SeriesDetector(BaseEstimator):
         }
         from seqae.estimators import to_json
 
-        scores = {"decision_scores": torch.from_numpy(np.array(self.decision_scores_, np.float64))}
+        scores = {}  # none from a file of an earlier seqae: saved without them again
+        if self.decision_scores_ is not None:
+            scores["decision_scores"] = torch.from_numpy(
+                np.asarray(self.decision_scores_, np.float64)
+            )
         return self.autoencoder_.save(
             path, extra={"detector": to_json(state)}, extra_tensors=scores
         )

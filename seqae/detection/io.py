@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,29 +18,61 @@ EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (np.inf, "ns"))
 STEP_NUMBERS = 1e8
 
 
+# Numeric dates written as digits (20200101, 202001010000, 20200101000000): by their
+# length, read as such when every value parses (a month of 13 or a day of 32 does not).
+COMPACT_DATES = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+
+
+def _compact_dates(column: pd.Series) -> pd.Series | None:
+    """``column`` as times when its numbers are dates written as digits, else None."""
+    x = column.to_numpy(float)
+    if not np.isfinite(x).all() or (x != np.round(x)).any() or (x <= 0).any():
+        return None
+    digits = {len(str(int(v))) for v in x}
+    fmt = COMPACT_DATES.get(digits.pop()) if len(digits) == 1 else None
+    if fmt is None:
+        return None
+    text = pd.Series([str(int(v)) for v in x], index=column.index, name=column.name)
+    times = pd.to_datetime(text, format=fmt, errors="coerce")
+    if times.isna().any() or not 1900 <= times.dt.year.min() <= times.dt.year.max() <= 2200:
+        return None
+    return times
+
+
 def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
-    """A time column as a DatetimeIndex: strings parsed, numbers read as epoch seconds (or ms,
-    us, ns by their size); mixed UTC offsets converted to UTC. None for step numbers
-    (1, 2, ... as some archives write their time column). One ValueError naming the first row
-    that is no time (``where``: the file, for the message)."""
+    """A time column as a DatetimeIndex: strings parsed, dates written as digits
+    (:data:`COMPACT_DATES`) read as dates, other numbers as epoch seconds (or ms, us, ns by
+    their size); mixed UTC offsets converted to UTC (a ``train_until`` without an offset is
+    then a UTC time). None for step numbers (1, 2, ... as some archives write their time
+    column). One ValueError naming the first row that is no time, or missing (``where``: the
+    file, for the message)."""
     if pd.api.types.is_datetime64_any_dtype(column):
-        return pd.DatetimeIndex(column, name=column.name)
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        finite = np.abs(column.to_numpy(float))
-        finite = finite[np.isfinite(finite)]
-        top = float(finite.max()) if finite.size else np.inf  # no number: refused below
-        if top < STEP_NUMBERS:
-            return None
-        unit = next((u for bound, u in EPOCH_UNITS if top < bound), "s")
-        times = pd.to_datetime(column, unit=unit, errors="coerce")
+        times = column
+    elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        times = _compact_dates(column)
+        if times is None:
+            finite = np.abs(column.to_numpy(float))
+            finite = finite[np.isfinite(finite)]
+            top = float(finite.max()) if finite.size else np.inf  # no number: refused below
+            if top < STEP_NUMBERS:
+                return None
+            unit = next((u for bound, u in EPOCH_UNITS if top < bound), "s")
+            times = pd.to_datetime(column, unit=unit, errors="coerce")
     else:
-        try:
-            times = pd.to_datetime(column, errors="coerce")
-        except ValueError:  # offsets that differ (a daylight-saving change): read as UTC
+        with warnings.catch_warnings():  # pandas 2: mixed offsets warn and give objects
+            warnings.simplefilter("ignore", FutureWarning)
+            try:
+                times = pd.to_datetime(column, errors="coerce")
+            except ValueError:  # pandas 3: mixed offsets raise
+                times = None
+        if times is None or not pd.api.types.is_datetime64_any_dtype(times):
+            # offsets that differ (a daylight-saving change): read as UTC
             times = pd.to_datetime(column, errors="coerce", utc=True)
     if times.isna().any():
         row = int(np.argmax(times.isna().to_numpy()))
         at = f"{where}:{row + 2}" if where else f"row {row}"
+        if pd.isna(column.iloc[row]):
+            raise ValueError(f"{at}: the time is missing; fill or drop that row")
         raise ValueError(f"{at}: cannot read {column.iloc[row]!r} as a time")
     return pd.DatetimeIndex(times, name=column.name)
 
@@ -76,11 +109,16 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
         if times is not None:  # else step numbers: rows stay positions
             df = df.set_index(times)
     numeric = feature_columns(df)  # label columns (is_anomaly, ...) are no candidates either
-    if column is None and not numeric and len(df.columns) == 1:
-        column = df.columns[0]  # the only column: its unreadable values are reported below
+    lone = df.columns[0] if len(df.columns) == 1 else None
+    if column is None and not numeric and lone is not None:
+        if not pd.api.types.is_numeric_dtype(df[lone]):
+            column = lone  # the only column: its unreadable values are reported below
     if column is None:
         if not numeric:
-            raise ValueError(f"{path} has no numeric column (columns: {', '.join(names)})")
+            raise ValueError(
+                f"{path} has no numeric column that is not a label or the time (columns: "
+                f"{', '.join(names)}); name one with --column"
+            )
         if len(numeric) > 1:
             raise ValueError(
                 f"{path} has several numeric columns ({', '.join(map(str, numeric))}); "

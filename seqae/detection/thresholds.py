@@ -9,8 +9,9 @@ events (inclusive ``(start, end)``).
 - ``dynamic``: the non-parametric dynamic threshold of Hundman et al., KDD 2018, section 3.2:
   per window, the z in ``z_range`` whose threshold mean + z sd removes the most mean and sd
   per flagged point and event.
-- ``prune``: the same paper's section 3.3, pruning of false positives: events whose peak is
-  within ``p`` of the next smaller peak (down to the largest unflagged score) are dropped.
+- ``prune``: the same paper's section 3.3, pruning of false positives: the events' peaks,
+  high to low, and then the largest unflagged score, are compared in turn; the events up to
+  the last relative drop larger than ``p`` are kept, those after it dropped.
 - ``window_events``: the windowed thresholds as Orion's ``find_anomalies`` applies them:
   per window its level, its events padded, pruned against that window's own largest
   unflagged score; then the windows' events merged (the detector's ``prune_scope="window"``;

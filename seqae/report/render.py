@@ -63,6 +63,7 @@ pre{background:#f7f7f9;padding:.5rem;overflow-x:auto;font-size:.78rem;white-spac
 
 
 MANIFEST = ".seqae-report-files"  # in the report folder: the figures and tables last written
+REPORT_PAGES = ("report.html", "report.md")  # a re-render writes over these only with --force
 
 
 @dataclass
@@ -172,14 +173,12 @@ def write_report(
     fig_dir, tab_dir = out / "figures", out / "tables"
     fig_dir.mkdir(parents=True, exist_ok=True)
     tab_dir.mkdir(parents=True, exist_ok=True)
-    # A re-render must not keep figures or tables the new data no longer have; it removes
-    # what the last render listed in its manifest, never a file of the user's own.
+    # A re-render must not keep figures or tables the new data no longer have; once the new
+    # report is written it removes what the last render listed in its manifest and this one
+    # did not write, never a file of the user's own. A render that fails leaves the old
+    # report whole (its figures and tables, rewritten or not, are all there).
     manifest = out / MANIFEST
-    if manifest.is_file():
-        for rel in manifest.read_text(encoding="utf-8").splitlines():
-            old = out / rel
-            if rel.startswith(("figures/", "tables/")) and ".." not in rel and old.is_file():
-                old.unlink()
+    listed = manifest.read_text(encoding="utf-8").splitlines() if manifest.is_file() else []
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
 
     def csv(df: pd.DataFrame, name: str) -> None:
@@ -255,6 +254,10 @@ def write_report(
     )
     written = [p.relative_to(out).as_posix() for p in [*files.figures, *files.tables]]
     manifest.write_text("".join(f"{rel}\n" for rel in written), encoding="utf-8")
+    for rel in set(listed) - set(written):
+        old = out / rel
+        if rel.startswith(("figures/", "tables/")) and ".." not in rel and old.is_file():
+            old.unlink()
     return files
 
 
