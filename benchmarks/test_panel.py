@@ -64,7 +64,11 @@ def two_threads():
 
 
 def _sets() -> list[P.PanelSet]:
-    return P.panel(SETS.split(",") if SETS else None)
+    absent: list[str] = []
+    sets = P.panel(SETS.split(",") if SETS else None, absent=absent)
+    if absent:  # a fresh machine without the shared data: said, not silent
+        print(f"\nleft out (data absent): {', '.join(absent)}")
+    return sets
 
 
 def _show(df: pd.DataFrame, title: str) -> None:

@@ -13,10 +13,11 @@ mean and sd (every contender sees the same values).
 - sequitur 1.2.4: ``LSTM_AE(1, 16, h_dims=[64])`` trained as its ``quick_train.train_model``
   does (Adam 1e-3, summed squared error, one beat per step, in order), with one optimizer
   across epochs.
-- Keras 3 (torch backend), the Keras blog's LSTM autoencoder (F. Chollet, "Building
-  Autoencoders in Keras", 2016): ``LSTM(16)`` encoder (the code), ``RepeatVector(140)``,
-  ``LSTM(64, return_sequences=True)``, ``TimeDistributed(Dense(1))``; Adam 1e-3, MSE,
-  batches of 32.
+- Keras 3 (torch backend), an LSTM autoencoder in the Keras blog's form (F. Chollet,
+  "Building Autoencoders in Keras", 2016), with the output layer the issue names:
+  ``LSTM(16)`` encoder (the code), ``RepeatVector(140)``, ``LSTM(64, return_sequences=True)``,
+  ``TimeDistributed(Dense(1))``; Adam 1e-3, MSE, batches of 32. (The blog's own decoder is
+  ``LSTM(input_dim, return_sequences=True)``, with no Dense after it.)
 
 Target: seqae reaches the bar at least 5x sooner than either peer (a peer that never reaches
 it counts as the budget: the ratio is then a lower bound, marked ">").
@@ -40,6 +41,7 @@ UCR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucr"
 HIDDEN, CODE = 64, 16
 BUDGET = float(os.environ.get("SEQAE_TTQ_BUDGET", 300))
 TARGET_SPEEDUP = 5.0
+TOLERANCE = 1e-3  # "reaches PCA's MSE": within 0.1%, as benchmarks/test_panel.py counts it
 
 
 @dataclass
@@ -55,8 +57,10 @@ class Curve:
         self.mse.append(mse)
 
     def reached(self, bar: float) -> float | None:
-        """Training seconds at the first epoch whose held-out MSE <= bar, or None."""
-        return next((t for t, m in zip(self.seconds, self.mse, strict=True) if m <= bar), None)
+        """Training seconds at the first epoch whose held-out MSE <= bar (within
+        ``TOLERANCE``, as the panel: the PCA start runs in float32), or None."""
+        top = bar * (1 + TOLERANCE)
+        return next((t for t, m in zip(self.seconds, self.mse, strict=True) if m <= top), None)
 
 
 def load(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -486,7 +486,9 @@ class _Estimator(BaseEstimator):
         return x * self.std_ + self.mean_
 
     def _recon(self, data: TensorData, batch_size: int = 256) -> Tensor:
-        """Reconstruction in raw units, padded like ``data.x``."""
+        """Reconstruction in raw units ``data.x.shape``; the padded steps of a ragged batch
+        hold the mean (the model's zeros denormalised), which no caller reads: scores are
+        masked and lists are trimmed to each sequence's length."""
         recons, _, _ = training.run(self.model_, self._normalise(data), batch_size)
         out = torch.zeros_like(data.x)
         start = 0

@@ -112,6 +112,14 @@ def test_a_dataset_entry_leaves_models_out_with_a_bang():
         make_plan(suites.parse(text + 'models = ["*u", "!gr*"]\n', name="t"), devices=["cpu"])
 
 
+def test_models_naming_a_peer_not_installed_says_so(monkeypatch):
+    monkeypatch.setattr(
+        "seqae.bench.runner.unavailable", lambda: {"keras-x": "keras is not installed"}
+    )
+    with pytest.raises(SeqaeError, match=r"--models keras-x: not available here \(keras is not"):
+        make_plan(suites.parse(GOOD, name="t"), devices=["cpu"], models="lstm,keras-x")
+
+
 def test_smoke_plan_covers_every_benchmarkable_model():
     plan = make_plan(suites.load("smoke"), devices=["cpu"])
     reg = benchmark_models()

@@ -82,6 +82,12 @@ def test_ucr_anomaly_file_convention(tmp_path):
     last = tmp_path / "006_UCR_Anomaly_x_3_5_6.txt"  # END = the last value (1-based)
     last.write_text("1\n2\n3\n4\n5\n6\n")
     assert load_ucr_anomaly(last).events == [(4, 5)]
+    scores = np.zeros(60)
+    scores[10] = 9.0  # in the training part: not looked at
+    scores[53] = 1.0  # the 0-based end 51, plus a margin of 2
+    assert s.top1(scores, margin=2) and not s.top1(scores, margin=1)
+    scores[42] = 2.0  # the 0-based start 44, less 2
+    assert s.top1(scores, margin=2) and not s.top1(scores, margin=1)
     one_line = tmp_path / "002_UCR_Anomaly_x_3_4_5.txt"
     one_line.write_text("  1.0 2.0  3.0 4.0 5.0 6.0\n")  # some archive files are one line
     assert load_ucr_anomaly(one_line).values.size == 6
@@ -94,6 +100,7 @@ def test_ucr_anomaly_file_convention(tmp_path):
         ("003_UCR_Anomaly_x_3_4_5.txt", "1\n2\nabc\n", r":3: cannot read 'abc'"),
         ("004_UCR_Anomaly_x_3_4_50.txt", "1\n2\n3\n4\n5\n", "do not fit a series of 5"),
         ("005_UCR_Anomaly_x_3_4_5.txt", "", "no values"),
+        ("007_UCR_Anomaly_x_4_4_5.txt", "1\n2\n3\n4\n5\n", "TRAINEND < START"),
     ],
 )
 def test_malformed_ucr_anomaly_files(tmp_path, name, text, match):

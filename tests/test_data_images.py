@@ -125,6 +125,31 @@ def _dot(h: int = 6) -> np.ndarray:
     return img
 
 
+def test_load_mnist_takes_the_first_folder_that_holds_the_split(tmp_path, monkeypatch):
+    imgs, labs = np.zeros((2, 28, 28), np.uint8), np.array([7, 2], np.uint8)
+    shared, cache = tmp_path / "shared", tmp_path / "cache"
+    (shared / "mnist").mkdir(parents=True)  # an incomplete copy: the test split only
+    (shared / "mnist" / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(imgs, 0x08))
+    (shared / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(_idx_bytes(labs, 0x08))
+    (cache / "mnist").mkdir(parents=True)
+    (cache / "mnist" / "train-images-idx3-ubyte").write_bytes(_idx_bytes(imgs[:1], 0x08))
+    (cache / "mnist" / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(labs[:1], 0x08))
+    monkeypatch.setenv("SEQAE_DATA", str(shared))
+    monkeypatch.setenv("SEQAE_CACHE", str(cache))
+    assert load_mnist(split="test")[1].tolist() == [7, 2]  # from the shared folder
+    assert load_mnist(split="train")[1].tolist() == [7]  # from the cache, which has it
+    (cache / "mnist" / "train-labels-idx1-ubyte").unlink()
+    with pytest.raises(ValueError, match="missing train-images"):  # the first folder's gap
+        load_mnist(split="train")
+
+
+def test_moving_digits_refuses_nan_images():
+    imgs = np.full((3, 28, 28), 0.5, np.float32)
+    imgs[1, 3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        moving_digits(imgs, 2, frames=3, size=32)
+
+
 def test_moving_digits_shape_range_seed():
     rng = np.random.default_rng(0)
     imgs = rng.random((30, 28, 28)).astype(np.float32)

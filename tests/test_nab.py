@@ -35,3 +35,17 @@ def test_highest_scored_window_overlaps_a_labelled_window():
     per_step = w.to_series(scores)
     when = per_step.idxmax()
     assert any(a <= when <= b for a, b in nab_windows(SERIES, root=NAB)), when
+
+
+def test_panel_nab_sets_hold_out_the_last_third_in_time_with_no_shared_step():
+    if not (NAB / "data" / f"{SERIES}.csv").is_file():
+        pytest.skip(f"NAB data not found: {NAB}/data/{SERIES}.csv (shared datasets folder absent)")
+    from seqae.bench.panel import REAL
+
+    s = REAL["nab-nyc_taxi"](0)
+    values = load_nab(SERIES, root=NAB)["value"].to_numpy(np.float32)
+    at = {values[a : a + 48].tobytes(): a for a in range(0, len(values) - 47, 24)}
+    train = [at[w[:, 0].tobytes()] for w in s.train]  # where each window lies in the series
+    test = [at[w[:, 0].tobytes()] for w in s.test]
+    assert max(train) + 48 <= min(test)  # no step of a held-out window was trained on
+    assert test == sorted(test) and len(s.test) > 100 and len(s.train) > 200

@@ -155,8 +155,8 @@ class RecurrentStack(nn.Module):
             h, c = parts.chunk(2, dim=0)
             return h.contiguous(), c.contiguous()
         parts = v.view(B, L, -1)  # (B, L, per-layer)
-        if self.cell == "rnn":
-            return [parts[:, i] for i in range(L)]
+        if self.cell == "rnn":  # contiguous: cuDNN refuses a strided initial state
+            return [parts[:, i].contiguous() for i in range(L)]
         return [(parts[:, i, :H], parts[:, i, H:]) for i in range(L)]
 
 
