@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from pathlib import Path
 
 
-def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
-    """Move the finished temporary file ``tmp`` onto ``dest`` in one step (``os.replace``),
-    with the mode a plain ``open`` would give it: ``mkstemp`` makes files readable by their
-    owner only, and a shared cache or model folder must stay readable by the others."""
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-    os.replace(tmp, Path(dest))
+    return mask
+
+
+UMASK = _read_umask()  # read once, at import: setting it later would race other threads
+
+
+def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move the finished temporary file ``tmp`` onto ``dest`` in one step (``os.replace``).
+
+    ``mkstemp`` makes files readable by their owner only; ``tmp`` gets the mode ``dest``
+    already has, else the one a plain ``open`` would give (a shared cache or model folder
+    stays readable by the others). A file system that refuses chmod keeps the file as is.
+    """
+    dest = Path(dest)
+    try:
+        mode = stat.S_IMODE(dest.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~UMASK
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+    os.replace(tmp, dest)

@@ -486,9 +486,9 @@ class _Estimator(BaseEstimator):
         return x * self.std_ + self.mean_
 
     def _recon(self, data: TensorData, batch_size: int = 256) -> Tensor:
-        """Reconstruction in raw units ``data.x.shape``; the padded steps of a ragged batch
-        hold the mean (the model's zeros denormalised), which no caller reads: scores are
-        masked and lists are trimmed to each sequence's length."""
+        """Reconstruction in raw units ``data.x.shape``; padded steps of a ragged batch hold
+        the mean up to the batch's longest sequence (the model's zeros denormalised) and 0
+        after it, which no caller reads: scores are masked, lists trimmed to each length."""
         recons, _, _ = training.run(self.model_, self._normalise(data), batch_size)
         out = torch.zeros_like(data.x)
         start = 0

@@ -159,8 +159,11 @@ def check_train_numbers(
         raise ValueError(f"learning rate must be > 0, got {lr}")
     if epochs is not None and not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ValueError(f"epochs must be an integer >= 1 or None, got {epochs!r}")
-    if patience is not None and not (isinstance(patience, (int, np.integer)) and patience >= 1):
-        raise ValueError(f"patience must be an integer >= 1 (epochs) or None, got {patience!r}")
+    whole = isinstance(patience, (int, np.integer)) or (
+        isinstance(patience, (float, np.floating)) and float(patience).is_integer()
+    )  # 5.0 from a grid or a JSON file counts as 5
+    if patience is not None and not (whole and patience >= 1):
+        raise ValueError(f"patience must be a whole number >= 1 (epochs) or None, got {patience!r}")
 
 
 def forward_context(

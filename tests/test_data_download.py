@@ -333,6 +333,7 @@ def test_cli_data_list_and_fetch(served, tmp_path):
         cli, ["data", "fetch", url, "--sha256", "1" * 64, "--cache", str(tmp_path / "c2")]
     )
     assert res.exit_code == 2 and "sha256 mismatch" in res.output and "Traceback" not in res.output
+    assert res.output.count("\n") == 1  # the one error line: no "fetched" line before it
 
 
 def test_a_damaged_gzip_body_is_unreadable_not_a_crash(tmp_path):

@@ -93,8 +93,14 @@ def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
     assert s.index.tolist() == [pd.Timestamp("2020-01-01 00:00"), pd.Timestamp("2020-01-01 00:05")]
     days = _csv(tmp_path, "timestamp,value\n20200130,1\n20200131,2\n20200201,3\n")
     assert read_series(days).index[2] == pd.Timestamp("2020-02-01")
-    steps = _csv(tmp_path, "timestamp,value\n20200131,1\n20200132,2\n")  # no 32nd: not dates
-    assert read_series(steps).index.tolist() == [0, 1]
+    steps = "".join(f"{20200130 + i},{i}\n" for i in range(5))  # a counter: days 32, 33, 34
+    assert read_series(_csv(tmp_path, "timestamp,value\n" + steps)).index.tolist() == [*range(5)]
+    with pytest.raises(ValueError, match=":3: the time is missing"):
+        read_series(_csv(tmp_path, "timestamp,value\n20200101,1\n,2\n20200103,3\n"))
+    with pytest.raises(ValueError, match=r":4: cannot read 202001011260 as a date"):
+        read_series(
+            _csv(tmp_path, "timestamp,value\n202001010000,1\n202001010005,2\n202001011260,3\n")
+        )
     with pytest.raises(ValueError, match=":3: the time is missing"):
         read_series(_csv(tmp_path, "timestamp,value\n2026-01-01,1\n,2\n"))
     with pytest.raises(ValueError, match="no numeric column that is not a label"):

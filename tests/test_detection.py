@@ -94,6 +94,9 @@ def test_save_load_and_clone(fitted, series, tmp_path):
     gpu["params"] = {**gpu["params"], "device": "cuda:7", "precision": "bf16"}
     on_gpu = fitted.autoencoder_.save(tmp_path / "gpu.seqae", extra={"detector": json.dumps(gpu)})
     here = seqae.SeriesDetector.load(on_gpu)
+    gpu["params"]["threshold_quantile"] = 0.95  # accepted, and unused, by seqae 0.3.0
+    older = fitted.autoencoder_.save(tmp_path / "tq.seqae", extra={"detector": json.dumps(gpu)})
+    assert seqae.SeriesDetector.load(older).q == fitted.q
     assert (here.get_params()["device"], here.get_params()["precision"]) == ("auto", "fp32")
     numpy_typed = copy.deepcopy(fitted).set_params(pad=np.int64(7))  # from np.arange, say
     assert seqae.SeriesDetector.load(numpy_typed.save(tmp_path / "np.seqae")).pad == 7

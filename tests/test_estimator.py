@@ -109,6 +109,8 @@ def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # readable as open() would make it
+    path.chmod(0o600)
+    assert fitted.save(path).stat().st_mode & 0o777 == 0o600  # saved over: its mode is kept
     again = seqae.SequenceAutoencoder.load(path)
     np.testing.assert_array_equal(again.score(X), fitted.score(X))
     assert again.threshold_ == fitted.threshold_ and again.params == fitted.params

@@ -100,7 +100,8 @@ def test_a_fit_that_fails_leaves_the_estimator_as_it_was(X):
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"epochs": 0}, "epochs must be an integer >= 1"),
         ({"lr": 0.0}, "learning rate must be > 0"),
-        ({"patience": 0}, "patience must be an integer >= 1"),
+        ({"patience": 0}, "patience must be a whole number >= 1"),
+        ({"patience": 2.5}, "patience must be a whole number >= 1"),
     ],
 )
 def test_training_numbers_are_checked_at_construction_and_in_fit(X, kwargs, match):

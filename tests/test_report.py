@@ -392,6 +392,34 @@ def test_two_run_ids_of_one_database(tmp_path):
     assert "rnn trains faster (better): ×2" in files.markdown.read_text()
 
 
+def test_a_render_that_fails_keeps_the_old_pages_and_lists_what_it_wrote(tmp_path, monkeypatch):
+    path = make_db(tmp_path / "r.sqlite")
+    out = tmp_path / "out"
+    render.report_from_db(path, out)
+    page = (out / "report.md").read_text()
+    (out / "figures" / "stale.png").write_bytes(b"x")  # as if an older render had written it
+    with (out / render.MANIFEST).open("a") as fh:
+        fh.write("figures/stale.png\n")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the environment table broke")
+
+    monkeypatch.setattr(render._tables, "environment", broken)  # late: after every figure
+    with pytest.raises(RuntimeError, match="broke"):
+        render.report_from_db(path, out)
+    assert (out / "report.md").read_text() == page  # the old page, as it was
+    listed = (out / render.MANIFEST).read_text().splitlines()
+    on_disk = {
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.suffix in (".png", ".svg", ".csv")
+    }
+    assert on_disk <= set(listed)  # nothing written is left unlisted
+    monkeypatch.undo()
+    render.report_from_db(path, out)
+    assert not (out / "figures" / "stale.png").exists()  # removed by the next render
+
+
 # -- the command ----------------------------------------------------------------------------------
 
 

@@ -180,7 +180,7 @@ def test_non_finite_validation_data_or_loss_is_reported():
         training.fit(LinearAE(), TensorData(x), TensorData(bad), cfg)
     with pytest.raises(ValueError, match=r"validation loss is inf before any training"):
         training.fit(LinearAE(), TensorData(x), TensorData(x[:4] * 1e30), cfg)
-    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+    with pytest.raises(ValueError, match="patience must be a whole number >= 1"):
         TrainConfig(patience=0)
 
 

@@ -166,6 +166,8 @@ def _nab(series: str, length: int, seed: int) -> PanelSet | None:
     # The last third in time held out, and no training window reaching into it: windows
     # overlap by half, so a random split would hold out steps that were trained on.
     n_test = min(TEST, len(X) // 3)
+    if n_test == 0:
+        return None  # fewer than 3 clean windows: no panel set
     first_test = starts[len(X) - n_test]
     n_before = sum(s + length <= first_test for s in starts)
     train = X[:n_before][-TRAIN:]

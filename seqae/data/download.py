@@ -306,7 +306,7 @@ def _atomic_write(dest: Path, data: bytes) -> None:
 def _stream(url: str, dest: Path, progress: bool = False) -> Path:
     """Download ``url`` into a new temporary file beside ``dest``; return the temporary path.
 
-    ``progress``: a bar on a terminal, else one line on stderr once the file is in."""
+    ``progress``: a bar on a terminal (the caller says when a file is in: :func:`_done`)."""
     from tqdm.auto import tqdm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -329,8 +329,6 @@ def _stream(url: str, dest: Path, progress: bool = False) -> Path:
                     fh.write(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
-            if progress and not sys.stderr.isatty():
-                print(f"fetched {dest.name} ({got / 1e6:.1f} MB)", file=sys.stderr)
             if total is not None and got != total:
                 # a connection closed early: read() just ends, it does not raise
                 raise http.client.IncompleteRead(b"", int(size) - got)
@@ -350,6 +348,13 @@ def _stream(url: str, dest: Path, progress: bool = False) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
+
+
+def _done(path: Path, progress: bool, name: str | None = None) -> None:
+    """Without a terminal, one line on stderr per file downloaded and checked."""
+    if progress and not sys.stderr.isatty():
+        size = path.stat().st_size / 1e6
+        print(f"fetched {name or path.name} ({size:.1f} MB)", file=sys.stderr)
 
 
 def _get(f: RemoteFile, folder: Path, progress: bool = False) -> Path:
@@ -372,6 +377,7 @@ def _get(f: RemoteFile, folder: Path, progress: bool = False) -> Path:
         publish(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+    _done(dest, progress)
     return dest
 
 
@@ -432,6 +438,7 @@ def _get_archive(f: RemoteFile, folder: Path, progress: bool = False) -> Path:
         for path, blob in blobs:  # every member is checked before any lands in the cache
             path.parent.mkdir(parents=True, exist_ok=True)
             _atomic_write(path, blob)
+        _done(tmp, progress, Path(f.path).name)  # the archive, checked and unpacked
     finally:
         tmp.unlink(missing_ok=True)
     return outs[0]

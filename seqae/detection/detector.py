@@ -60,7 +60,8 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     """``(T, F)`` float64 values and the index (timestamps when the input has them).
 
     A DataFrame's time is its first datetime column, else a column named "timestamp" (epoch
-    numbers or step numbers, see :func:`~seqae.detection.io.as_times`); never a feature, nor
+    numbers, dates written as digits or step numbers, see
+    :func:`~seqae.detection.io.as_times`); never a feature, nor
     is a label column (``LABEL_COLUMNS``). Times must not go backwards; NaN and inf are
     refused, naming the first step.
     """
@@ -227,7 +228,7 @@ class SeriesDetector(BaseEstimator):
         """
         from seqae.data.windows import windows
 
-        if y is not None and (np.ndim(y) == 0 or isinstance(y, str)):
+        if y is not None and (np.isscalar(y) or isinstance(y, (pd.Timestamp, np.datetime64))):
             raise TypeError(
                 f"fit(series, {y!r}): the second argument is y (ignored); pass "
                 f"train_until={y!r} by name"
@@ -451,6 +452,7 @@ class SeriesDetector(BaseEstimator):
         state = json.loads(meta["detector"])
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
         params.update(estimators.runnable_here(params))
+        params.pop("threshold_quantile", None)  # accepted, and unused, before 0.3.1
         token = estimators._LOADING.set(True)  # read as saved: no check of option pairs
         try:
             det = cls(**params)

@@ -13,29 +13,46 @@ from seqae.data.windows import feature_columns
 
 # Numeric times are epoch times; their unit follows from their size (2001-2286 in seconds
 # lies in [1e9, 1e10), in milliseconds in [1e12, 1e13), ...): the first bound they are under.
-# Numbers all below STEP_NUMBERS (1973 in epoch seconds) are step numbers, not times.
+# Numbers all below STEP_NUMBERS (1973 in epoch seconds) are step numbers, not times, unless
+# they are dates written as digits (COMPACT_DATES).
 EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (np.inf, "ns"))
 STEP_NUMBERS = 1e8
 
-
-# Numeric dates written as digits (20200101, 202001010000, 20200101000000): by their
-# length, read as such when every value parses (a month of 13 or a day of 32 does not).
+# Numeric dates written as digits (20200101, 202001010000, 20200101000000), told by their
+# length: read as dates when at least half the values parse with a year in 1900-2200 (a
+# counter of steps makes months of 13 and days of 32, and fails); a value that then does
+# not parse is an error naming its row.
 COMPACT_DATES = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
 
 
-def _compact_dates(column: pd.Series) -> pd.Series | None:
-    """``column`` as times when its numbers are dates written as digits, else None."""
+def _compact_dates(column: pd.Series, where: str = "") -> pd.Series | None:
+    """``column`` as times (NaT where a value is missing) when its numbers are dates written
+    as digits, else None."""
     x = column.to_numpy(float)
-    if not np.isfinite(x).all() or (x != np.round(x)).any() or (x <= 0).any():
+    ok = np.isfinite(x)
+    v = x[ok]
+    if v.size == 0 or (v != np.round(v)).any() or (v < 1).any():
         return None
-    digits = {len(str(int(v))) for v in x}
-    fmt = COMPACT_DATES.get(digits.pop()) if len(digits) == 1 else None
+    digits = np.unique(np.floor(np.log10(v)).astype(np.int64) + 1)
+    fmt = COMPACT_DATES.get(int(digits[0])) if digits.size == 1 else None
     if fmt is None:
         return None
-    text = pd.Series([str(int(v)) for v in x], index=column.index, name=column.name)
+    text = pd.Series(
+        [f"{int(a)}" if good else None for a, good in zip(x, ok, strict=True)],
+        index=column.index,
+        name=column.name,
+    )
     times = pd.to_datetime(text, format=fmt, errors="coerce")
-    if times.isna().any() or not 1900 <= times.dt.year.min() <= times.dt.year.max() <= 2200:
+    parsed = times[ok]
+    if parsed.notna().sum() * 2 < v.size:
         return None
+    if not 1900 <= parsed.dt.year.min() <= parsed.dt.year.max() <= 2200:
+        return None
+    bad = ok & times.isna().to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        at = f"{where}:{row + 2}" if where else f"row {row}"
+        raise ValueError(f"{at}: cannot read {int(x[row])} as a date ({fmt})")
     return times
 
 
@@ -49,7 +66,7 @@ def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
     if pd.api.types.is_datetime64_any_dtype(column):
         times = column
     elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        times = _compact_dates(column)
+        times = _compact_dates(column, where)
         if times is None:
             finite = np.abs(column.to_numpy(float))
             finite = finite[np.isfinite(finite)]

@@ -175,19 +175,32 @@ def write_report(
     tab_dir.mkdir(parents=True, exist_ok=True)
     # A re-render must not keep figures or tables the new data no longer have; once the new
     # report is written it removes what the last render listed in its manifest and this one
-    # did not write, never a file of the user's own. A render that fails leaves the old
-    # report whole (its figures and tables, rewritten or not, are all there).
+    # did not write, never a file of the user's own. Each file is listed as it is written,
+    # so a render that fails (its pages not yet written: the old ones stay, though figures
+    # and tables of the same names may be new) leaves nothing unlisted for the next one.
     manifest = out / MANIFEST
     listed = manifest.read_text(encoding="utf-8").splitlines() if manifest.is_file() else []
+    known = set(listed)
     files = ReportFiles(html=out / "report.html", markdown=out / "report.md")
 
+    def record(*paths: Path) -> None:
+        new = [p.relative_to(out).as_posix() for p in paths]
+        new = [rel for rel in new if rel not in known]
+        known.update(new)
+        if new:
+            with manifest.open("a", encoding="utf-8") as fh:
+                fh.write("".join(f"{rel}\n" for rel in new))
+
     def csv(df: pd.DataFrame, name: str) -> None:
+        record(tab_dir / name)  # listed before it is written
         df.to_csv(tab_dir / name, index=False)
         files.tables.append(tab_dir / name)
 
     def fig(doc: _Doc, plot: _figures.Plot) -> None:
+        paths = [fig_dir / f"{plot.key}.png", fig_dir / f"{plot.key}.svg"]
+        record(*paths)
         png = _figures.save(plot, fig_dir)
-        files.figures += [fig_dir / f"{plot.key}.png", fig_dir / f"{plot.key}.svg"]
+        files.figures += paths
         doc.figure(plot, png)
 
     detect_rows = _detection.is_detection(data.results)
