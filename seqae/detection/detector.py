@@ -452,7 +452,7 @@ class SeriesDetector(BaseEstimator):
         state = json.loads(meta["detector"])
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
         params.update(estimators.runnable_here(params))
-        params.pop("threshold_quantile", None)  # accepted, and unused, before 0.3.1
+        params.pop("threshold_quantile", None)  # accepted, and unused, by seqae 0.3.0
         token = estimators._LOADING.set(True)  # read as saved: no check of option pairs
         try:
             det = cls(**params)
