@@ -23,6 +23,7 @@ from seqae import losses
 from seqae.baselines import PCABaseline, as_matrix
 from seqae.baselines import scores as recon_scores
 from seqae.estimators import ImageAutoencoder
+from seqae.models.image import PRESETS
 from seqae.models.parts import Corrupt
 
 
@@ -151,8 +152,12 @@ def load_handson_data(name: str = "mnist", seed: int = 0) -> tuple[np.ndarray, n
 
 # The noise of the denoising kind (Keras blog: factor 0.5, clipped), put on the validation
 # images for every kind: which one reconstructs the clean digit from a noisy one best.
-NOISE = Corrupt("gaussian", 0.5, clip=(0.0, 1.0))
-NOISE_NOTE = "Gaussian, std 0.5, clipped to [0, 1], one seeded draw"
+_DENOISING = PRESETS["denoising"]
+NOISE = Corrupt(_DENOISING["noise"], _DENOISING["noise_level"], clip=(0.0, 1.0))
+NOISE_NOTE = (
+    f"{_DENOISING['noise'].capitalize()}, std {_DENOISING['noise_level']:g}, clipped to "
+    "[0, 1], one seeded draw"
+)
 
 
 def noisy_images(X: Any, seed: int) -> np.ndarray:
