@@ -37,6 +37,7 @@ FORMAT = "seqae"
 # 2: every constructor argument and the resolved model arguments saved; 3: the constructor
 # takes precision and compile (an older seqae would refuse them as unknown arguments)
 FORMAT_VERSION = 3
+_FIT_SCORES = "fit_decision_scores"  # the saved decision_scores_ (labels_ follow from them)
 
 # fit's arguments that the constructor also takes (fit(X, epochs=5) overrides for one fit)
 TRAIN_ARGS = (
@@ -144,7 +145,8 @@ class _Estimator(BaseEstimator):
     :class:`sklearn.exceptions.NotFittedError` before one. PyOD's names: ``decision_function``,
     and after ``fit`` ``decision_scores_`` (the scores of ``X``, in its order), ``threshold_``
     and ``labels_`` (the flags of ``X``, as ``predict``: booleans, where PyOD gives 0/1
-    integers; they count and compare alike, and index arrays as masks).
+    integers; they count and compare alike, and index arrays as masks); ``save`` keeps them
+    (None after loading a file of seqae 0.3.0).
     """
 
     input_kind: ClassVar[str]
@@ -167,12 +169,23 @@ class _Estimator(BaseEstimator):
         """
 
     def set_params(self, **params: Any) -> _Estimator:
-        super().set_params(**params)
-        self._validate()
+        """Set arguments; a refused value leaves every argument as it was."""
+        before = self.get_params(deep=False)
+        try:
+            super().set_params(**params)
+            self._validate()
+        except ValueError:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
         return self
 
     def _validate(self) -> None:
         """Checks that need no data, run at construction and by ``set_params``."""
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise ValueError(
+                f"seed must be a whole number (the same seed, the same fit), got {self.seed!r}"
+            )
         if not 0 < self.threshold_quantile < 1:
             raise ValueError(
                 f"threshold_quantile must lie in (0, 1), got {self.threshold_quantile}"
@@ -385,6 +398,10 @@ class _Estimator(BaseEstimator):
         tensors["norm.mean"] = self.mean_.contiguous()
         tensors["norm.std"] = self.std_.contiguous()
         tensors.update({f"extra.{k}": v.contiguous() for k, v in (extra_tensors or {}).items()})
+        if getattr(self, "decision_scores_", None) is not None:  # (N,) of the fitted X
+            # under "extra.": an earlier seqae reading this file passes it over
+            scores = np.asarray(self.decision_scores_, np.float64)
+            tensors[f"extra.{_FIT_SCORES}"] = torch.from_numpy(scores)
         meta = {
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
@@ -459,6 +476,9 @@ class _Estimator(BaseEstimator):
             state = {k.removeprefix("model."): v for k, v in tensors.items()}
             est.model_.load_state_dict(state)
             est.threshold_ = None if meta["threshold"] == "None" else float(meta["threshold"])
+            scores = extras.pop(_FIT_SCORES, None)  # absent in files of seqae 0.3.0
+            est.decision_scores_ = None if scores is None else scores.numpy()
+            est.labels_ = None if scores is None else est.decision_scores_ > est.threshold_
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ValueError(f"{path} is not a complete seqae model file ({exc})") from None
         finally:
@@ -838,14 +858,16 @@ class SequenceAutoencoder(_Estimator):
 class ImageAutoencoder(_Estimator):
     """An image autoencoder: ``ImageAutoencoder(kind="dense", latent_size=32, seed=0)``.
 
-    ``X``: ``(N, 28, 28)``, ``(N, 784)`` or ``(N, 1, 28, 28)`` floats in [0, 1]; uint8 images
-    (0..255) are divided by 255. Outputs come back in the input's shape.
+    ``X``: ``(N, 28, 28)``, ``(N, 784)`` or ``(N, 1, 28, 28)`` floats in [0, 1] (``(N, C, Hs,
+    Ws)`` or ``(N, C*Hs*Ws)`` with ``in_channels=C``, ``image_size=(Hs, Ws)``); uint8 images
+    (0..255) are divided by 255. Outputs come back in the input's shape. Options that the
+    kind would not read (``sparsity`` on "dense", ``channels`` on an mlp) are refused.
 
     Args:
         kind: "dense" (the course's 784-32-784), "deep", "conv", "denoising", "sparse" or
             "vae" (see :func:`seqae.models.image.make_image_model`).
         latent_size: Z; None: the kind's (32; 20 for "vae").
-        image_size: Hs = Ws.
+        image_size: Hs = Ws, or (Hs, Ws).
         arch, hidden, channels, code_activation, sparsity, sparsity_target, beta, noise,
             noise_level, recon_loss, init, in_channels: the fields of
             :class:`seqae.models.image.ImageAEConfig`; None: the kind's preset.
@@ -874,7 +896,7 @@ class ImageAutoencoder(_Estimator):
         self,
         kind: str = "dense",
         latent_size: int | None = None,
-        image_size: int = 28,
+        image_size: int | tuple[int, int] = 28,
         in_channels: int | None = None,
         arch: str | None = None,
         hidden: tuple[int, ...] | None = None,
@@ -909,8 +931,23 @@ class ImageAutoencoder(_Estimator):
     def _validate(self) -> None:
         super()._validate()
         from seqae.models.image import KINDS
+        from seqae.models.parts import NOISES
 
         _choice("kind", self.kind, tuple(KINDS))
+        for name, valid in (
+            ("arch", ("mlp", "conv")),
+            ("code_activation", ("relu", "linear")),
+            ("noise", NOISES),
+            ("recon_loss", ("bce", "mse")),
+            ("init", ("glorot", "he", "torch")),
+        ):
+            if getattr(self, name) is not None:
+                _choice(name, getattr(self, name), valid)
+
+    def _check_combinations(self) -> None:
+        # every option and size checked by building the model on the meta device (no memory)
+        with torch.device("meta"):
+            self._build_model()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -930,7 +967,11 @@ class ImageAutoencoder(_Estimator):
         return make_image_model(**args)
 
     def _to_data(self, X: Any, doing: str = "fitting") -> tuple[TensorData, dict]:
-        s = self.image_size
+        h, w = (self.image_size,) * 2 if np.isscalar(self.image_size) else self.image_size
+        c = self.in_channels or 1
+        shapes = ([(h, w)] if c == 1 else []) + [(c * h * w,), (c, h, w)]
+        named = [f"(N, {', '.join(map(str, sh))})" for sh in shapes]
+        expected = f"{', '.join(named[:-1])} or {named[-1]}"
         form: dict[str, Any] = {}
         if isinstance(X, torch.Tensor):
             form["tensor_dtype"] = X.dtype
@@ -940,18 +981,15 @@ class ImageAutoencoder(_Estimator):
         if X.dtype.kind not in "fiu":
             raise ValueError(f"images must hold numbers, got dtype {X.dtype}")
         if X.ndim < 2:
-            raise ValueError(
-                f"images must be (N, {s}, {s}), (N, {s * s}) or (N, 1, {s}, {s}), "
-                f"got shape {tuple(X.shape)}"
-            )
+            raise ValueError(f"images must be {expected}, got shape {tuple(X.shape)}")
         if X.size == 0 or X.shape[0] == 0:
             raise ValueError("X is empty: got 0 images")
         if X.dtype == np.uint8:
             X = X.astype(np.float32) / 255.0
-        if X.shape[1:] not in ((s, s), (s * s,), (1, s, s)):
+        if tuple(X.shape[1:]) not in shapes:
             raise ValueError(
-                f"images must be (N, {s}, {s}), (N, {s * s}) or (N, 1, {s}, {s}), "
-                f"got shape {tuple(form['shape'])}"
+                f"images must be {expected}, got shape {tuple(form['shape'])}; for other "
+                "sizes or channels pass image_size=/in_channels="
             )
         _check_finite(X, doing=doing)
         lo, hi = float(X.min()), float(X.max())
@@ -960,7 +998,7 @@ class ImageAutoencoder(_Estimator):
                 f"image values must lie in [0, 1] (binary cross-entropy needs probabilities), "
                 f"got [{lo:.4g}, {hi:.4g}]; divide by the maximum pixel value first"
             )
-        x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, 1, s, s)  # (N, 1, Hs, Ws)
+        x = torch.as_tensor(X, dtype=torch.float32).reshape(-1, c, h, w)  # (N, C, Hs, Ws)
         return TensorData(x), form
 
     def _from_tensor(self, x: Tensor, lengths: Tensor | None, form: dict) -> Any:

@@ -177,22 +177,23 @@ def _sampled_nelbo(est: ImageAutoencoder, X: np.ndarray, batch_size: int = 1000)
     model = est.model_
     model.eval()
     model.bottleneck.train()  # sample z = mu + sigma * eps; nothing else depends on the mode
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(est.seed)
-    try:
-        total = 0.0
-        x_all = torch.as_tensor(as_matrix(X), dtype=torch.float32)
-        n_pix = model.config.n_pixels
-        dev = next(model.parameters()).device
-        for start in range(0, len(x_all), batch_size):
-            x = x_all[start : start + batch_size].reshape(-1, 1, *model.config.image_size).to(dev)
-            out = model(x)
-            bce = losses.reconstruction(out.recon, x, "bce") * n_pix  # (B,) summed over pixels
-            total += float((bce + out.aux_loss * n_pix).sum())
-        return total / len(x_all)
-    finally:
-        model.eval()
-        torch.random.set_rng_state(gen_state)
+    dev = next(model.parameters()).device
+    # a seeded draw that leaves the caller's random streams (CPU and the device's) as they were
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(est.seed)
+        try:
+            total = 0.0
+            x_all = torch.as_tensor(as_matrix(X), dtype=torch.float32)
+            n_pix = model.config.n_pixels
+            for start in range(0, len(x_all), batch_size):
+                x = x_all[start : start + batch_size].reshape(-1, 1, *model.config.image_size)
+                x = x.to(dev)
+                out = model(x)
+                bce = losses.reconstruction(out.recon, x, "bce") * n_pix  # (B,) summed
+                total += float((bce + out.aux_loss * n_pix).sum())
+            return total / len(x_all)
+        finally:
+            model.eval()
 
 
 def run_handson(

@@ -357,7 +357,10 @@ def fit(
     data, model and config, and the ranks train data-parallel (see :mod:`seqae.distributed`):
     ``batch_size`` is the global batch, the result equals one process's up to rounding, and
     every rank returns the same weights and history.
-    Columns: epoch, train_loss, train_recon, val_loss, val_recon, seconds.
+    Columns: epoch, train_loss, train_recon, val_loss, val_recon, seconds. The validation
+    columns come from the model in eval mode: no input noise, and a VAE decodes its mean code
+    mu, so its val_loss is below the sampled negative ELBO of train_loss (the hands-on's
+    ``nelbo`` samples, as pytorch/examples tests).
     """
     cfg = config or TrainConfig()
     device = resolve_device(cfg.device)

@@ -444,3 +444,68 @@ def test_bce_clips_like_keras_and_stays_finite_where_the_sigmoid_saturates():
     assert got.item() == pytest.approx(want, rel=1e-5)
     got.sum().backward()
     assert torch.isfinite(p.grad).all()
+
+
+# -- options checked at construction, channels and sizes, files ------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"noise": "gausian"}, "Did you mean 'gaussian'"),
+        ({"init": "glorott"}, "Did you mean 'glorot'"),
+        ({"arch": "cnv"}, "Did you mean 'conv'"),
+        ({"latent_size": 0}, "latent_size must be >= 1"),
+        ({"sparsity_target": 0.05}, "needs the sparse bottleneck"),
+        ({"sparsity": 1e-2}, r"sparsity=0\.01 applies to the sparse code"),
+        ({"channels": (4, 8)}, r"channels=\(4, 8\) applies to convolutions"),
+        ({"noise_level": 0.3}, "applies to input noise"),
+        ({"seed": None}, "seed must be a whole number"),
+    ],
+)
+def test_image_estimator_refuses_options_at_construction(kw, match):
+    with pytest.raises(ValueError, match=match):
+        ImageAutoencoder("dense", **kw)
+
+
+def test_image_options_a_kind_would_ignore_are_refused():
+    for kind, kw in [
+        ("conv", {"hidden": (64,)}),
+        ("dense", {"beta": 2.0}),
+        ("vae", {"code_activation": "relu"}),
+        ("sparse", {"sparsity_target": 0.05, "code_activation": "relu"}),
+    ]:
+        with pytest.raises(ValueError, match="would ignore it"):
+            make_image_model(kind, **kw)
+    # where the option is read it is taken
+    assert make_image_model("vae", beta=2.0).bottleneck.beta == 2.0
+    assert make_image_model("dense", noise="masking", noise_level=0.3).noise.level == 0.3
+
+
+def test_image_set_params_refuses_a_misspelt_value_and_keeps_the_old():
+    ae = ImageAutoencoder("dense")
+    with pytest.raises(ValueError, match="Did you mean 'gaussian'"):
+        ae.set_params(noise="gausian")
+    assert ae.noise is None
+
+
+def test_image_estimator_takes_channels_and_rectangles(digits):
+    rgb = np.stack([digits[:64]] * 3, axis=1)  # (64, 3, 28, 28)
+    ae = ImageAutoencoder("dense", latent_size=4, in_channels=3, seed=0)
+    ae.fit(rgb, epochs=1, verbose=False)
+    assert ae.reconstruct(rgb).shape == rgb.shape
+    assert ae.reconstruct(rgb.reshape(64, -1)).shape == (64, 3 * 784)
+    with pytest.raises(ValueError, match=r"\(N, 2352\) or \(N, 3, 28, 28\)"):
+        ae.reconstruct(digits[:4])  # one channel given to a three-channel model
+    rect = digits[:64, :16, :24]  # (64, 16, 24)
+    conv = ImageAutoencoder("conv", latent_size=4, image_size=(16, 24), channels=(4, 8), seed=0)
+    conv.fit(rect, epochs=1, verbose=False)
+    assert conv.reconstruct(rect).shape == rect.shape
+
+
+def test_pyod_attributes_survive_save_and_load(digits, tmp_path):
+    ae = ImageAutoencoder("dense", latent_size=4, seed=0).fit(digits[:200], epochs=1, verbose=False)
+    again = ImageAutoencoder.load(ae.save(tmp_path / "m.seqae"))
+    np.testing.assert_array_equal(again.decision_scores_, ae.decision_scores_)
+    np.testing.assert_array_equal(again.labels_, ae.labels_)
+    assert again.labels_.sum() > 0  # the top 1% of the training scores are flagged

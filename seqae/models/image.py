@@ -301,7 +301,31 @@ def make_image_model(
     params = {**PRESETS[kind], **kw, "image_size": image_size}
     if latent_size is not None:
         params["latent_size"] = latent_size
+    _check_applies(kind, kw, {**dataclasses.asdict(ImageAEConfig()), **params})
     return ImageAE(ImageAEConfig(**params))
+
+
+def _check_applies(kind: str, given: dict[str, Any], params: dict[str, Any]) -> None:
+    """Refuse an option given for a model that would not read it (``sparsity`` on a plain
+    code, ``channels`` on a dense model, ...): it would train as if it had not been given."""
+    bottleneck, arch = params["bottleneck"], params["arch"]
+    where = {  # option -> (read when, what reads it)
+        "sparsity": (bottleneck == "sparse", "the sparse code (kind 'sparse')"),
+        "beta": (bottleneck == "variational", "the variational code (kind 'vae')"),
+        "noise_level": (params["noise"] is not None, "input noise (noise='gaussian' or 'masking')"),
+        "hidden": (arch == "mlp", "dense layers (arch='mlp')"),
+        "channels": (arch == "conv", "convolutions (arch='conv')"),
+        "code_activation": (
+            bottleneck != "variational" and params["sparsity_target"] is None,
+            "a plain or L1-sparse code (a VAE's and a KL-sparse code's are fixed)",
+        ),
+    }
+    for name, (read, what) in where.items():
+        if name in given and given[name] is not None and not read:
+            raise ValueError(
+                f"{name}={given[name]!r} applies to {what}; kind {kind!r} with these options "
+                f"would ignore it. Drop it, or pick a kind that uses it"
+            )
 
 
 def _factory(kind: str):
