@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqae.errors import SeqaeError
 
-__version__ = "0.3.0"  # the one place of the version (pyproject reads it)
+__version__ = "0.4.0.dev0"  # the one place of the version (pyproject reads it)
 
 if TYPE_CHECKING:
     from seqae import cells, data, metrics, models

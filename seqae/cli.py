@@ -172,6 +172,8 @@ def bench_run(
     from seqae.bench.store import Store
 
     s = suites.load(suite)
+    if resume and not Path(db).exists():  # checked first: a misspelt path gets no new file
+        raise SeqaeError(f"no results database at {db}; drop --resume to start a new run there")
     if address is not None and executor != "ray":
         raise SeqaeError("--address is the Ray cluster's; give --executor ray with it")
     if executor == "ray":
@@ -510,6 +512,17 @@ def detect(
     from seqae.detection import SeriesDetector
     from seqae.detection.io import read_series
 
+    if plot:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        kinds = FigureCanvasBase.get_supported_filetypes()
+        if Path(plot).suffix.lstrip(".").lower() not in kinds:
+            raise SeqaeError(
+                f"--plot {plot}: name a picture file, ending in one of "
+                + ", ".join(f".{k}" for k in sorted(kinds))
+            )
+        if Path(plot).resolve() == Path(out).resolve():
+            raise SeqaeError(f"--plot and --out are both {out}; give the figure another name")
     _refuse_to_overwrite([Path(out), *([Path(plot)] if plot else [])], force)
     series = read_series(series_csv, column, timestamp)
     until: object = None

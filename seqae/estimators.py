@@ -575,7 +575,8 @@ class SequenceAutoencoder(_Estimator):
             the plain or denoising variants; True: required (an error where it cannot be).
             Such a model takes sequences of the training length only.
         variant: None, "denoising", "sparse" or "variational".
-        noise, noise_level: the denoising variant's corruption ("gaussian" or "masking").
+        noise, noise_level: the denoising variant's corruption ("gaussian" or "masking");
+            read by that variant only.
         sparsity: the sparse variant's L1 weight. beta: the variational variant's KL weight.
         hidden_channels, kernel_size, frame_size, latent_channels, stride, output: the
             ConvLSTM video model's options (None: its defaults); "convlstm" only.

@@ -294,6 +294,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     one_line_error(_run("bench", "results", "--db", str(foreign)), "not a seqae results")
     assert foreign.read_bytes() == before
     one_line_error(_run("bench", "results", "--db", str(tmp_path / "none.db")), "no results")
+    typo = tmp_path / "typo.db"  # --resume on a misspelt path: refused, and no file made
+    one_line_error(_run("bench", "run", "--suite", "smoke", "--db", str(typo), "--resume"),
+                   "no results database at", "drop --resume")  # fmt: skip
+    assert not typo.exists()
 
 
 def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):

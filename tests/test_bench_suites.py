@@ -68,6 +68,8 @@ def test_suite_by_path(tmp_path):
         (GOOD.replace("epochs = 1", "schedule = 1"), 6, "schedule must be a string"),
         (GOOD.replace("epochs = 1", 'schedule = "cosine"'), 6, "unknown schedule 'cosine'"),
         (GOOD.replace("epochs = 1", "epochs = 1.5"), 6, "epochs must be an integer"),
+        (GOOD.replace("epochs = 1", "epochs = 1\nlr = 0"), 7, "lr must be > 0"),
+        (GOOD.replace("epochs = 1", "epochs = 1\ngrad_clip = -1"), 7, "grad_clip must be >= 0"),
         (GOOD.replace("length = 8", "lenght = 8"), 11, "has no parameter 'lenght'"),
         (GOOD.replace("length = 8", 'length = "8"'), 11, "length = '8': expected a number"),
         (GOOD.replace("length = 8", "length = 8.5"), 11, "expected a whole number"),
@@ -227,6 +229,11 @@ def test_flat_sequence_model_on_video(tmp_path):
     flat = as_model_input(data, "sequence")
     assert flat.sample_shape == (3, 256) and flat.kind == "sequence"
     assert np.array_equal(flat.train.reshape(data.train.shape), data.train)
+    # an entry without a models list takes no sequence model on its videos (and no error)
+    listed = 'models = ["convlstm", "lstm"]\nmodel_args = { lstm = { hidden_size = 3 } }\n'
+    plan = make_plan(suites.parse(text.replace(listed, ""), name="t"), devices=["cpu"])
+    on_video = [t.model for t in plan.tasks if t.entry.name == "moving-digits"]
+    assert on_video == ["convlstm"]
     bad = text.replace("lstm = { hidden_size = 3 }", "lstmm = { hidden_size = 3 }")
     with pytest.raises(SeqaeError, match=r"model_args names unknown model 'lstmm'.*mean 'lstm'"):
         make_plan(suites.parse(bad, name="t"), devices=["cpu"])

@@ -70,6 +70,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     assert earlier.read_text() == "an earlier run's intervals\n"
     under_a_file = earlier / "x.csv"  # refused before the fit, not after it
     one_line_error(_run(_csv(tmp_path, "value\n" + values), "--out", under_a_file), "is a file")
+    sines = _csv(tmp_path, "value\n" + values, name="sines.csv")
+    one_line_error(_run(sines, "--plot", tmp_path / "fig.txt"), "picture file", ".png")
+    same = tmp_path / "same.png"
+    one_line_error(_run(sines, "--out", same, "--plot", same), "another name")
+    assert not same.exists()
     backwards = _csv(tmp_path, "timestamp,value\n2026-01-02,1\n2026-01-01,2\n2026-01-03,3\n")
     one_line_error(_run(backwards, "--window", "2"), "times go backwards at step 1")
     zoned = _csv(tmp_path, "timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,2\n")

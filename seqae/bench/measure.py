@@ -110,6 +110,9 @@ class MeasureConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("grad_clip", "noise_level"):  # a negative clip would reverse the step
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         check_choice("schedule", self.schedule, SCHEDULES)
 
     @classmethod

@@ -156,7 +156,9 @@ def runs_on(model_kind: str, entry: DatasetEntry, model: str) -> bool:
             return False
     if model_kind == entry.kind:
         return True
-    return model_kind == "sequence" and entry.kind == "video" and model in entry.models
+    # a video entry takes sequence models only where it names them (flattened frames)
+    named = entry.models is not None and model in entry.models
+    return model_kind == "sequence" and entry.kind == "video" and named
 
 
 def as_model_input(data: ds.BenchData, model_kind: str) -> ds.BenchData:

@@ -373,6 +373,7 @@ def _train_table(table: dict[str, Any], fail, after: int) -> dict[str, Any]:
     try:
         MeasureConfig(**table)
     except ValueError as exc:
-        key = next(iter(table), "train")
+        # the line of the setting the message names (else the table's first)
+        key = next((k for k in table if k in str(exc)), next(iter(table), "train"))
         raise fail(str(exc), key, after) from None
     return dict(table)

@@ -119,7 +119,8 @@ class SeriesDetector(BaseEstimator):
             "window": per threshold window, padding kept inside it, as Orion's
             ``find_anomalies`` does.
         seed, verbose: passed to the autoencoder.
-        **autoencoder_params: any other :class:`SequenceAutoencoder` argument.
+        **autoencoder_params: any other :class:`SequenceAutoencoder` argument but
+            ``n_features`` (the series') and ``threshold_quantile`` (see ``threshold``, ``q``).
 
     Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``smooth_``,
     ``n_train_``, ``n_features_``, ``scale_`` (each feature's training sd, the unit of its
