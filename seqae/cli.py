@@ -127,7 +127,7 @@ def _interrupt(signum: int, frame: object) -> None:
 @click.option("--device", "devices", default=None, metavar="LIST",
               help="Comma-separated devices, e.g. cpu,cuda (default: the suite's).")  # fmt: skip
 @click.option("--models", default=None, metavar="PATTERNS",
-              help="Comma-separated names or shell patterns, e.g. 'lstm*,conv'.")  # fmt: skip
+              help="Names or shell patterns, e.g. 'lstm*,conv'; !x leaves x out.")  # fmt: skip
 @click.option("--repeats", type=int, default=None, help="Repeats per task (default: the suite's).")
 @click.option("--db", default=_DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
               help="The SQLite results file (created if missing).")  # fmt: skip

@@ -223,6 +223,31 @@ def test_ctrl_c_then_resume(tmp_path, monkeypatch, one_line_error):
     one_line_error(_run(*args, "--resume"), "no unfinished run")
 
 
+def test_resume_with_another_plan_is_refused_and_keeps_the_run(
+    tmp_path, monkeypatch, one_line_error
+):
+    from seqae.bench import runner
+
+    db = tmp_path / "p.db"
+    real, calls = runner.run_task, []
+
+    def interrupted_second(task, data):
+        calls.append(task.model)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(task, data)
+
+    monkeypatch.setattr(runner, "run_task", interrupted_second)
+    args = ["bench", "run", "--suite", "smoke", "--models", "rnn,dense", "--db", str(db)]
+    assert _run(*args).exit_code == 130
+    before = _task_rows(db)
+    # the same options, but code that configures the tasks differently (another hash)
+    monkeypatch.setattr(runner, "config_hash", lambda config: "0" * 12)
+    one_line_error(_run(*args, "--resume"), "was planned with other tasks")
+    assert _task_rows(db) == before and st.load_runs(db)["status"].tolist() == ["interrupted"]
+    assert "resumes" not in st.load_runs(db)["environment"][0]  # nothing noted either
+
+
 def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch, one_line_error):
     import numpy as np
 

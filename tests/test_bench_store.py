@@ -118,7 +118,9 @@ def test_summarise_takes_median_over_repeats(tmp_path):
     assert (tmp_path / "out.csv").read_text() == csv
 
 
-def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
+def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path, monkeypatch):
+    opened, real = [], st._connect
+    monkeypatch.setattr(st, "_connect", lambda path, ro: opened.append(ro) or real(path, ro))
     db = tmp_path / "other.db"
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
@@ -132,6 +134,7 @@ def test_foreign_sqlite_file_is_refused_and_untouched(tmp_path):
         st.load_results(db)
     assert _sha(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
+    assert opened == [True, True]  # judged without write access, both times
 
 
 def test_empty_sqlite_file_of_another_program_is_refused_and_untouched(tmp_path):

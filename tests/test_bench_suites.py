@@ -146,6 +146,20 @@ def test_plan_narrows_models_repeats_and_devices():
     assert plan.options["repeats"] == 2 and plan.options["models"] == "lstm*,conv*"
     with pytest.raises(ValueError, match=r"unknown model 'lstn'\. Did you mean 'lstm'"):
         make_plan(s, models="lstn")
+    # "!x" leaves x out, as in a suite; alone, it keeps the rest of the suite's models
+    every = {t.model for t in make_plan(s, devices=["cpu"]).tasks}
+    fewer = {t.model for t in make_plan(s, models="!lstm,!conv*", devices=["cpu"]).tasks}
+    assert fewer == every - {"lstm", "conv", "convlstm"}
+    assert {t.model for t in make_plan(s, models="gru,!lstm", devices=["cpu"]).tasks} == {"gru"}
+    with pytest.raises(ValueError, match=r"unknown model 'lstn'"):
+        make_plan(s, models="!lstn")
+
+
+def test_a_misspelt_model_at_the_top_of_a_suite_names_file_and_line(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace('models = ["lstm", "dense"]', 'models = ["lstn"]'))
+    with pytest.raises(SeqaeError, match=rf"{p}:2: models: unknown model 'lstn'.*'lstm'"):
+        make_plan(suites.load(str(p)), devices=["cpu"])
 
 
 def test_plan_runs_every_model_of_a_dataset_once_before_any_repeats():

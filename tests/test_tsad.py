@@ -42,6 +42,8 @@ def test_signals_belong_to_series_datasets_only():
         suites.parse('[[datasets]]\nname = "sine"\nsignals = "all"\n')
     with pytest.raises(SeqaeError, match="signals must be"):
         suites.parse('[[datasets]]\nname = "nasa"\nsignals = 3\n')
+    with pytest.raises(SeqaeError, match=r":3: signals lists 'A-1' twice"):  # one task each
+        suites.parse('[[datasets]]\nname = "nasa"\nsignals = ["A-1", "M-6", "A-1"]\n')
     mixed = '[[datasets]]\nname = "sine"\n[[datasets]]\nname = "nasa"\nsignals = ["A-1"]\n'
     with pytest.raises(SeqaeError, match="series datasets only"):
         suites.parse(mixed)

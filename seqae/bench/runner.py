@@ -218,15 +218,23 @@ def make_plan(
     repeats = suite.repeats if repeats is None else repeats
     if repeats < 1:
         raise SeqaeError(f"--repeats must be >= 1, got {repeats}")
-    in_suite = _select(reg, suite.models, notes)
+    try:
+        in_suite = _select(reg, suite.models, notes)
+    except ValueError as exc:
+        raise SeqaeError(f"{suite.where('models')}: models: {exc}") from None
     if models:
         missing = unavailable()
-        for name in (p.strip() for p in models.split(",")):
+        pats = [p.strip() for p in models.split(",") if p.strip()]
+        include = [p for p in pats if not p.startswith("!")]
+        exclude = [p[1:] for p in pats if p.startswith("!")]  # as in a suite: "!x" leaves x out
+        for name in include:
             if name in missing:
                 raise SeqaeError(f"--models {name}: not available here ({missing[name]})")
-        wanted = reg.select(models)  # unknown names are an error here
+        reg.select(exclude)  # an exclusion that matches no model is a misspelling too
+        wanted = reg.select(include) if include else in_suite  # unknown names: an error
+        wanted = [m for m in wanted if not any(fnmatch.fnmatchcase(m, x) for x in exclude)]
         chosen = [m for m in in_suite if m in wanted]
-        named = {p.strip() for p in models.split(",")}  # by name, not by a pattern
+        named = set(include)  # by name, not by a pattern
         outside = [m for m in wanted if m not in in_suite and m in named]
         if outside and chosen:
             notes.append(
@@ -439,6 +447,7 @@ def start_or_resume(
                 f"{store.path} has no unfinished run of suite {suite.name!r} with these options "
                 f"({json.dumps(plan.options, sort_keys=True)}); drop --resume to start a new run"
             )
+        _check_same_plan(store, run_id, plan)
         git = git_commit()
         env = store.note_resume(run_id, {"at": now(), "seqae": __version__, "git": git})
         first = env.get("git", {}).get("commit")
@@ -454,6 +463,30 @@ def start_or_resume(
     env["skipped_models"] = [n for n in plan.notes if n.startswith("skipping model")]
     env.update((executor or LocalExecutor()).environment())
     return store.start_run(suite.name, plan.options, suite.text, env, len(plan.tasks))
+
+
+def _check_same_plan(store: Store, run_id: int, plan: Plan) -> None:
+    """Refuse to resume ``run_id`` with a plan of other tasks than the one it started with.
+
+    Same options, other tasks: a peer installed or removed since, or code that plans
+    differently (another config hash). Filling such a run would mix two plans in one."""
+    n_tasks, stored = store.stored_plan(run_id)
+    keys = {t.key for t in plan.tasks}
+    foreign = stored - keys
+    if len(keys) == n_tasks and not foreign:
+        return
+    why = f"{len(keys)} tasks now, {n_tasks} when it started"
+    if foreign:
+        k = sorted(foreign, key=lambda k: k.values())[0]
+        why += (
+            f"; {len(foreign)} stored task(s) are not in today's plan, e.g. {k.model} on "
+            f"{k.dataset} ({k.device}, repeat {k.repeat})"
+        )
+    raise SeqaeError(
+        f"run {run_id} of suite {plan.suite.name!r} was planned with other tasks ({why}): "
+        "an installed or removed peer, or code that plans differently; drop --resume to "
+        "start a new run, or resume with the environment the run started with"
+    )
 
 
 def execute(

@@ -237,13 +237,16 @@ class Store:
                 raise _not_ours(path, "not an SQLite file")
         elif not readonly and not path.parent.exists():
             raise SeqaeError(f"folder {path.parent} does not exist; create it or give another --db")
-        try:
-            conn = _connect(path, readonly)
+        try:  # an existing file is judged on a read-only connection: a foreign one is not touched
+            conn = _connect(path, readonly or exists)
         except sqlite3.Error as exc:
             raise SeqaeError(f"cannot open {path}: {exc}") from None
         try:
             cls._validate(path, conn, readonly)
             if not readonly:
+                if exists:  # ours: reopened to write
+                    conn.close()
+                    conn = _connect(path, False)
                 conn.execute("PRAGMA journal_mode = WAL")  # concurrent readers, one writer
                 conn.execute("PRAGMA synchronous = FULL")
                 cls._migrate(path, conn)
@@ -423,6 +426,15 @@ class Store:
             (run_id,),
         )
         return {TaskKey(*r) for r in rows}
+
+    def stored_plan(self, run_id: int) -> tuple[int, set[TaskKey]]:
+        """The run's planned task count and the keys of every task it stored (done or failed)."""
+        row = self.conn.execute("SELECT n_tasks FROM runs WHERE id = ?", (run_id,)).fetchone()
+        rows = self.conn.execute(
+            "SELECT model, dataset, device, config_hash, repeat FROM tasks WHERE run_id = ?",
+            (run_id,),
+        )
+        return int(row[0]), {TaskKey(*r) for r in rows}
 
     def find_unfinished(self, suite: str, options: dict[str, Any]) -> int | None:
         """The latest run of ``suite`` with the same options that did not finish (or has

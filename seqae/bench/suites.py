@@ -96,7 +96,7 @@ class DatasetEntry:
                 params={**self.params, "signal": sig},
                 signals=None,
             )
-            for sig in ds.signals(self.name, spec)
+            for sig in dict.fromkeys(ds.signals(self.name, spec))  # once each, in order
         ]
 
 
@@ -122,6 +122,12 @@ class Suite:
     def detects(self) -> bool:
         """A detection suite: its datasets are series, its models detectors."""
         return self.datasets[0].kind == "series"
+
+    def where(self, key: str) -> str:
+        """``path:line`` of a top-level ``key`` (before the first ``[[datasets]]``), for errors
+        found when the suite is planned."""
+        head = self.text.split("[[datasets]]", 1)[0]
+        return f"{self.path}:{_line_of(head, key)}"
 
     def measure_config(self, entry: DatasetEntry, model: str | None = None) -> MeasureConfig:
         """``[train]``, then the entry's ``train``, then its ``model_train`` for ``model``."""
@@ -327,6 +333,9 @@ def parse(text: str, name: str = "suite", path: str = "<string>") -> Suite:
                 )
             sigs = entry["signals"]
             if isinstance(sigs, list) and sigs and all(isinstance(x, str) for x in sigs):
+                twice = next((x for i, x in enumerate(sigs) if x in sigs[:i]), None)
+                if twice is not None:
+                    raise fail(f"signals lists {twice!r} twice; drop one", "signals", after)
                 sigs = tuple(sigs)
             elif not isinstance(sigs, str):
                 raise fail(
