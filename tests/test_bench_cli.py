@@ -176,19 +176,28 @@ def test_kill_9_then_resume_has_no_gaps_and_no_duplicates(tmp_path):
     assert st.load_runs(db)["status"].tolist() == ["done"]
 
 
+def _ctrl_c_at_task(monkeypatch, n: int):
+    """Make the n-th task of the next run raise KeyboardInterrupt (Ctrl-C); returns the real
+    ``run_task``."""
+    from seqae.bench import runner
+
+    real, calls = runner.run_task, []
+
+    def interrupted(task, data):
+        calls.append(task.model)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(task, data)
+
+    monkeypatch.setattr(runner, "run_task", interrupted)
+    return real
+
+
 def test_ctrl_c_then_resume(tmp_path, monkeypatch, one_line_error):
     from seqae.bench import runner
 
     db = tmp_path / "c.db"
-    real, calls = runner.run_task, []
-
-    def interrupted_third(task, data):
-        calls.append(task.model)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(task, data)
-
-    monkeypatch.setattr(runner, "run_task", interrupted_third)
+    real = _ctrl_c_at_task(monkeypatch, 3)
     args = ["bench", "run", "--suite", "smoke", "--models", "rnn,gru,dense,sparse", "--db", str(db)]
     res = _run(*args)
     assert res.exit_code == 130
@@ -229,15 +238,7 @@ def test_resume_with_another_plan_is_refused_and_keeps_the_run(
     from seqae.bench import runner
 
     db = tmp_path / "p.db"
-    real, calls = runner.run_task, []
-
-    def interrupted_second(task, data):
-        calls.append(task.model)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(task, data)
-
-    monkeypatch.setattr(runner, "run_task", interrupted_second)
+    _ctrl_c_at_task(monkeypatch, 2)
     args = ["bench", "run", "--suite", "smoke", "--models", "rnn,dense", "--db", str(db)]
     assert _run(*args).exit_code == 130
     before = _task_rows(db)
