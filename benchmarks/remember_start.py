@@ -8,11 +8,11 @@ steps, where the pattern is) over predicting zeros: below 0.5 is the target.
 
     python benchmarks/remember_start.py --cell gru --length 100 --steps 3000 --chrono
 
-``--chrono``: the encoder's gates start as Tallec and Ollivier's chrono initialisation
-(ICLR 2018) for time scales up to T: LSTM forget-gate bias log U(1, T - 1), input-gate
-bias its negative; GRU update-gate bias -log U(1, T - 1) (seqae's GRU keeps its state where
-its update gate is near 0). Without it the cells start as torch and Keras do (unit forget
-bias for the LSTM).
+``--chrono``: ``SequenceAE(..., chrono=T)``, the encoder's gates started as Tallec and
+Ollivier's chrono initialisation (ICLR 2018) for time scales up to T: LSTM forget-gate bias
+log U(1, T - 1), input-gate bias its negative; GRU update-gate bias -log U(1, T - 1)
+(seqae's GRU keeps its state where its update gate is near 0). Without it the cells start
+as torch and Keras do (unit forget bias for the LSTM).
 """
 
 from __future__ import annotations
@@ -23,26 +23,7 @@ import time
 import torch
 
 from seqae.data import remember_start
-from seqae.models.sequence import RecurrentStack, SequenceAE
-
-
-def chrono(stack: RecurrentStack, T: int, seed: int = 1) -> None:
-    """Chrono-initialise the gate biases of a fused LSTM or GRU stack, time scales 1..T-1."""
-    rnn, cell = stack.layers[0], stack.cell
-    H = rnn.hidden_size
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in rnn.named_parameters():
-            if not name.startswith("bias"):
-                continue
-            b = torch.log(1 + torch.rand(H, generator=gen) * (T - 2))  # log U(1, T-1)
-            ih = name.startswith("bias_ih")
-            if cell == "lstm":  # gate order i, f, g, o
-                p[: 2 * H] = torch.cat((-b, b)) if ih else 0.0
-            elif cell == "gru":  # gate order r, z, n
-                p[H : 2 * H] = -b if ih else 0.0
-            else:
-                raise ValueError(f"chrono needs an lstm or gru, got {cell!r}")
+from seqae.models.sequence import SequenceAE
 
 
 def main() -> None:
@@ -58,9 +39,9 @@ def main() -> None:
     torch.manual_seed(0)
     train = torch.from_numpy(remember_start(1024, a.length, seed=0))
     test = torch.from_numpy(remember_start(256, a.length, seed=1))
-    model = SequenceAE(a.cell, 1, hidden_size=64, latent_size=16)
-    if a.chrono:
-        chrono(model.encoder, a.length)
+    model = SequenceAE(
+        a.cell, 1, hidden_size=64, latent_size=16, chrono=a.length if a.chrono else None
+    )
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     zeros = float((test[:, :5] ** 2).mean())
     gen = torch.Generator().manual_seed(2)

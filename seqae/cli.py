@@ -562,6 +562,8 @@ def detect(
               help="Reconstruct back to front (outputs stay in input order).")  # fmt: skip
 @click.option("--linear", type=click.Choice(["auto", "on", "off"]),
               help="The linear path started at PCA, beside the recurrent one.")  # fmt: skip
+@click.option("--chrono/--no-chrono", default=None,
+              help="Chrono-start the gates to span the sequence (lstm, gru, bilstm).")  # fmt: skip
 @click.option("--variant", help="denoising, sparse or variational (default: plain).")
 @click.option("--noise", help="The denoising variant's corruption: gaussian or masking.")
 @click.option("--noise-level", type=float, help="The denoising variant's noise level.")

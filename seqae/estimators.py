@@ -269,7 +269,10 @@ class _Estimator(BaseEstimator):
             train_raw, val_raw = raw, self._to_data(validation_data)[0]
             n_val = len(val_raw)
         else:
+            # At least one held out when asked for (and there are two to split).
             n_val = round(a["validation_split"] * len(raw))
+            if a["validation_split"] > 0 and len(raw) >= 2:
+                n_val = max(1, n_val)
             if n_val and len(raw) - n_val < 1:
                 raise ValueError(
                     f"validation_split={a['validation_split']} leaves no training samples"
@@ -574,6 +577,10 @@ class SequenceAutoencoder(_Estimator):
             starts worse than PCA of its code size. "auto": on for sequences of one length and
             the plain or denoising variants; True: required (an error where it cannot be).
             Such a model takes sequences of the training length only.
+        chrono: start the encoder's gates for memories up to T steps (Tallec and Ollivier,
+            ICLR 2018; ``chrono`` of :class:`~seqae.models.sequence.SequenceAE`), for
+            dependencies that span the whole sequence. True: T = the longest training
+            sequence; an int: that T; False: the cells' own start. Gated cells only.
         variant: None, "denoising", "sparse" or "variational".
         noise, noise_level: the denoising variant's corruption ("gaussian" or "masking");
             read by that variant only.
@@ -614,6 +621,7 @@ class SequenceAutoencoder(_Estimator):
         decoder_input: str = "repeat",
         reverse: bool = True,
         linear: bool | str = "auto",
+        chrono: bool | int = False,
         variant: str | None = None,
         noise: str = "gaussian",
         noise_level: float = 0.1,
@@ -666,6 +674,15 @@ class SequenceAutoencoder(_Estimator):
         _choice("variant", self.variant, VARIANTS)
         _choice("linear", self.linear, (True, False, "auto"))  # 0, 1, np.bool_ compare equal
         _choice("noise", self.noise, (*NOISES, None))
+        c = self.chrono
+        flag = isinstance(c, (bool, np.bool_))
+        if not flag and not (isinstance(c, (int, np.integer)) and c >= 2):
+            raise ValueError(f"chrono must be True, False or a T >= 2, got {c!r}")
+        if (not flag or bool(c)) and self.cell not in ("lstm", "gru", "bilstm"):
+            raise ValueError(
+                f"chrono starts the gates of an lstm, gru or bilstm; cell={self.cell!r} has "
+                "none (leave chrono=False)"
+            )
         if not self._video:
             given = [n for n in self._VIDEO_ARGS if getattr(self, n) is not None]
             if given:
@@ -742,7 +759,14 @@ class SequenceAutoencoder(_Estimator):
             "decoder_input": self.decoder_input,
             **shared,
             "linear_steps": self._linear_steps(data, also),
+            "chrono": self._chrono_steps(data),
         }
+
+    def _chrono_steps(self, data: TensorData | None) -> int | None:
+        """``chrono`` as the model's T (True: the longest training sequence), or None."""
+        if isinstance(self.chrono, (bool, np.bool_)):
+            return int(data.x.shape[1]) if self.chrono and data is not None else None
+        return int(self.chrono)
 
     def _make_model(self, args: dict[str, Any]) -> Autoencoder:
         if self._video:

@@ -365,3 +365,47 @@ def test_lstm_forget_gate_bias_starts_at_one():
                 total = p[H : 2 * H] + dict(cell.named_parameters())[pair][H : 2 * H]
                 assert torch.equal(total, torch.ones(H)), name
                 assert p[:H].abs().max() <= 1 / H**0.5
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_chrono_start_spans_time_scales_up_to_t_and_carries_the_first_step(cls):
+    # Tallec and Ollivier's chrono biases: at init (x = h = 0) unit j keeps its memory over
+    # 1 / (1 - f_j) (LSTM) or 1 / z_j (GRU) = 1 + u_j steps, u_j ~ U(1, T - 1): from 2 to T.
+    torch.manual_seed(0)
+    T, H = 100, 512
+    cell = cls(1, H, num_layers=2).chrono_(T)
+    params = dict(cell.named_parameters())
+    for layer in range(2):
+        ih, hh = params[f"bias_ih_l{layer}"], params[f"bias_hh_l{layer}"]
+        if cls is LSTM:  # gates i, f, g, o
+            keep = torch.sigmoid(ih[H : 2 * H])  # the forget gate
+            assert torch.equal(ih[:H], -ih[H : 2 * H])  # the input gate opposes it
+            assert not hh[: 2 * H].any()
+        else:  # gates r, z, n; the course's z near 0 keeps the state
+            keep = 1 - torch.sigmoid(ih[H : 2 * H])
+            assert not hh[H : 2 * H].any()
+        scales = 1 / (1 - keep)
+        assert scales.min() >= 2 - 1e-4 and scales.max() <= T + 1e-3
+        assert scales.max() > 0.9 * T and scales.min() < 3  # the whole range is drawn
+    # what it is for: the last output's gradient reaches the first step of T = 100 at
+    # init, where the cells' own start leaves it vanishing (measured: 5e3x LSTM, 1e17x GRU)
+    x = torch.randn(16, T, 1, requires_grad=True)
+
+    def first_step_gradient(c: nn.Module) -> float:
+        out, _ = c(x)
+        (g,) = torch.autograd.grad(out[:, -1].sum(), x)
+        return float(g[:, 0].abs().mean())
+
+    torch.manual_seed(1)
+    plain = cls(1, 64)
+    torch.manual_seed(1)
+    chrono = cls(1, 64).chrono_(T)
+    assert first_step_gradient(chrono) > 100 * first_step_gradient(plain)
+
+
+def test_chrono_needs_a_length_of_at_least_two():
+    for bad in (1, 0, 2.5, True, None):
+        with pytest.raises(ValueError, match="chrono max_steps must be an int >= 2"):
+            LSTM(1, 4).chrono_(bad)
+    bi = BiLSTM(1, 4).chrono_(2)  # U(1, 1): every forget bias log 1 = 0, both directions
+    assert not bi.bias_ih_l0[:8].any() and not bi.bias_ih_l0_reverse[:8].any()

@@ -164,6 +164,26 @@ def test_linear_from_a_grid_means_what_it_says(X):
     assert on.model_args_["linear_steps"] == X.shape[1]
 
 
+def test_chrono_resolves_to_the_training_length_and_survives_save_and_load(X, tmp_path):
+    T, H = X.shape[1], 6
+    for cell, chrono, steps in (("gru", True, T), ("lstm", 50, 50), ("bilstm", False, None)):
+        ae = seqae.SequenceAutoencoder(cell, hidden_size=H, latent_size=2, chrono=chrono, **FAST)
+        ae.fit(X)
+        assert ae.model_args_["chrono"] == steps
+        ae.save(tmp_path / cell)
+        back = seqae.SequenceAutoencoder.load(tmp_path / cell)
+        assert back.model_args_["chrono"] == steps
+        np.testing.assert_array_equal(back.encode(X), ae.encode(X))
+    for bad, match in (
+        ({"chrono": 1}, r"chrono must be True, False or a T >= 2, got 1"),
+        ({"chrono": "auto"}, "chrono must be True, False or a T >= 2"),
+        ({"cell": "jordan", "chrono": True}, "cell='jordan' has none"),
+        ({"cell": "convlstm", "chrono": 10}, "cell='convlstm' has none"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            seqae.SequenceAutoencoder(**bad)
+
+
 def test_pipeline_and_grid_search(X):
     pipe = Pipeline(
         [

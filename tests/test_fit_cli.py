@@ -119,6 +119,13 @@ def test_fit_options_reach_the_estimator_and_bad_ones_are_one_line(tmp_path, one
         "needs a CUDA device",
     )
     one_line_error(_run("fit", tmp_path / "none.npy", "--out", tmp_path / "n.seqae"), "no such")
+    one_line_error(_run("fit", data, "--cell", "rnn", "--chrono", "--out", out, "--force"), "none")
+    res = _run(
+        "fit", data, "--cell", "gru", "--chrono", "--hidden-size", "4", "--epochs", "1",
+        "--quiet", "--out", out, "--force",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert SequenceAutoencoder.load(out).model_args_["chrono"] == 8  # the sequences' length
 
 
 def test_score_bad_input_is_one_line_and_exit_2(fitted, tmp_path, one_line_error):

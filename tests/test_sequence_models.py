@@ -386,3 +386,20 @@ def test_video_model_variants_sample_and_refuse_wrong_frames():
         m(x, torch.ones(2, 3, dtype=torch.bool))  # was ignored: every frame counted
     with pytest.raises(ValueError, match=r"codes \(B, 32\), got shape \(5, 7\)"):
         m.decode(torch.randn(5, 7), 4)
+
+
+def test_chrono_starts_the_encoder_gates_only_and_needs_a_gated_cell():
+    torch.manual_seed(0)
+    H = 16
+    model = SequenceAE("lstm", 1, hidden_size=H, latent_size=2, chrono=40)
+    enc, dec = model.encoder.layers[0], model.decoder.layers[0]
+    forget = enc.bias_ih_l0[H : 2 * H]
+    assert torch.equal(enc.bias_ih_l0[:H], -forget) and forget.max() <= np.log(39) + 1e-6
+    assert torch.equal(dec.bias_ih_l0[H : 2 * H], torch.ones(H))  # the unit forget bias
+    torch.manual_seed(0)
+    plain = SequenceAE("lstm", 1, hidden_size=H, latent_size=2)
+    assert torch.equal(plain.encoder.layers[0].bias_ih_l0[H : 2 * H], torch.ones(H))
+    for cell in ("rnn", "jordan"):
+        with pytest.raises(ValueError, match=f"cell='{cell}' has none"):
+            SequenceAE(cell, 1, chrono=40)
+    assert MODELS.get("gru")(shape=(40, 1), size="tiny", chrono=40).chrono == 40

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from seqae.cells import CELLS
 from seqae.cells._checks import check_input, check_positive, check_state_tensor
-from seqae.cells.lstm import last_layer_hidden
+from seqae.cells.lstm import chrono_biases, last_layer_hidden
 
 
 def flip_update_gate(p: Tensor, hidden_size: int) -> Tensor:
@@ -98,6 +98,23 @@ class GRU(nn.GRU):
             device=device,
             dtype=dtype,
         )
+
+    def chrono_(self, max_steps: int) -> GRU:
+        """Chrono initialisation (Tallec and Ollivier, ICLR 2018) for time scales 1 to T - 1.
+
+        Each unit's update-gate bias ``b_iz = -log(u)``, ``u ~ U(1, max_steps - 1)``
+        (``b_hz = 0``): with the course's update, z_t near 0 keeps the state, so unit j keeps
+        it over about u_j steps at first. Draws from torch's global generator; returns the
+        module.
+        """
+        H = self.hidden_size
+        with torch.no_grad():
+            for name, p in self.named_parameters():  # every layer and direction
+                if name.startswith("bias_ih"):  # gate order r, z, n
+                    p[H : 2 * H] = -chrono_biases(H, max_steps).to(p)
+                elif name.startswith("bias_hh"):
+                    p[H : 2 * H] = 0.0
+        return self
 
     @property
     def output_features(self) -> int:

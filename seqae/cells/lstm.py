@@ -97,6 +97,24 @@ class LSTM(nn.LSTM):
                 elif name.startswith("bias_hh"):
                     p[H : 2 * H].zero_()
 
+    def chrono_(self, max_steps: int) -> LSTM:
+        """Chrono initialisation (Tallec and Ollivier, ICLR 2018) for time scales 1 to T - 1.
+
+        Each unit's forget-gate bias ``b_if = log(u)``, ``u ~ U(1, max_steps - 1)``, its
+        input-gate bias ``b_ii = -b_if`` (``b_hf = b_hi = 0``): unit j then keeps its cell
+        state over about u_j steps at first, where the unit forget bias keeps it over ~3.7.
+        Draws from torch's global generator; returns the module.
+        """
+        H = self.hidden_size
+        with torch.no_grad():
+            for name, p in self.named_parameters():  # every layer and direction
+                if name.startswith("bias_ih"):  # gate order i, f, g, o
+                    b = chrono_biases(H, max_steps).to(p)
+                    p[: 2 * H] = torch.cat((-b, b))
+                elif name.startswith("bias_hh"):
+                    p[: 2 * H] = 0.0
+        return self
+
     @property
     def output_features(self) -> int:
         return self.hidden_size * (2 if self.bidirectional else 1)
@@ -122,6 +140,15 @@ class LSTM(nn.LSTM):
         backwards, i.e. at t = 1 (see :class:`BiLSTM`).
         """
         return last_layer_hidden(state[0], self.num_layers, self.bidirectional)
+
+
+def chrono_biases(hidden_size: int, max_steps: int) -> Tensor:
+    """``log(u)``, ``u ~ U(1, max_steps - 1)`` ``(H,)``: the chrono gate biases (Tallec and
+    Ollivier, "Can recurrent neural networks warp time?", ICLR 2018), for time scales up to
+    ``max_steps - 1``. Drawn from torch's global generator."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 2:
+        raise ValueError(f"chrono max_steps must be an int >= 2 (the longest T), got {max_steps!r}")
+    return torch.log1p(torch.rand(hidden_size, dtype=torch.float64) * (max_steps - 2)).float()
 
 
 def last_layer_hidden(h_n: Tensor, num_layers: int, bidirectional: bool) -> Tensor:

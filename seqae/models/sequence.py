@@ -202,6 +202,11 @@ class SequenceAE(Autoencoder):
         linear_steps: T of the linear path beside the recurrent one (see the module
             docstring); the model then takes sequences of exactly T steps. None: no linear
             path. Not with the sparse or variational variants (their penalty is on the code).
+        chrono: the longest T the encoder must carry its first steps through: its gates start
+            with the chrono biases for time scales 1 to T - 1 (Tallec and Ollivier, ICLR
+            2018; :meth:`seqae.cells.LSTM.chrono_`, :meth:`seqae.cells.GRU.chrono_`). Gated
+            encoders only ("lstm", "gru", "bilstm"). None: the cells' own start (the LSTM's
+            unit forget bias). ``benchmarks/README.md``: what it does on remember-the-start.
 
     Inputs: x ``(B, T, F)``, mask ``(B, T)`` bool (True = real step) or None.
     Outputs: :class:`AEOutput` with recon ``(B, T, F)`` (zeros at padded steps), latent
@@ -227,6 +232,7 @@ class SequenceAE(Autoencoder):
         sparsity: float = 1e-3,
         beta: float = 1.0,
         linear_steps: int | None = None,
+        chrono: int | None = None,
     ) -> None:
         super().__init__()
         decoder_cell = cell if decoder_cell is None else decoder_cell
@@ -245,6 +251,14 @@ class SequenceAE(Autoencoder):
         self.decoder_input, self.reverse, self.variant = decoder_input, bool(reverse), variant
         self.corrupt = Corrupt(noise if variant == "denoising" else None, noise_level)
         self.encoder = RecurrentStack(cell, n_features, hidden_size, num_layers)
+        self.chrono = chrono
+        if chrono is not None:
+            if not self.encoder.fused:
+                raise ValueError(
+                    f"chrono starts the gates of an lstm, gru or bilstm encoder; cell={cell!r} "
+                    "has none (pass chrono=None)"
+                )
+            self.encoder.layers[0].chrono_(chrono)
         kind = {"sparse": "sparse", "variational": "variational"}.get(variant or "", "plain")
         self.bottleneck = Bottleneck(
             self.encoder.output_features, latent_size, kind, sparsity=sparsity, beta=beta
