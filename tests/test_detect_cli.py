@@ -79,6 +79,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     one_line_error(_run(backwards, "--window", "2"), "times go backwards at step 1")
     zoned = _csv(tmp_path, "timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,2\n")
     one_line_error(_run(zoned, "--train-until", "2025-12-31", "--window", "2"), "before the")
+    for until in ("0", "301"):  # a position outside the series: nothing or more to train on
+        one_line_error(_run(sines, "--train-until", until), "train_until must lie in (0, 300]")
+    one_line_error(_run(sines, "--train-until", "-5"), "not a position", "no ")
 
 
 def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):

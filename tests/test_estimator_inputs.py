@@ -236,3 +236,12 @@ def test_linear_auto_looks_at_the_held_out_sequences_too():
     ragged = [rng.standard_normal((16, F)) for _ in range(19)] + [rng.standard_normal((9, F))]
     for seed in (0, 1):  # seed 0 holds the short one out (was: a crash), seed 1 trains on it
         assert _small(seed=seed).fit(ragged).params["linear_steps"] is None
+
+
+def test_a_validation_split_holds_out_at_least_one_sample():
+    X = sine_mixture(4, T, n_features=F, seed=0)  # 10% of 4 rounds to 0
+    ae = _small(linear=False).fit(X)
+    assert "val_loss" in ae.history_ and len(ae.decision_scores_) == 4
+    assert "val_loss" not in _small(linear=False, validation_split=0).fit(X).history_
+    one = _small(linear=False).fit(X[:1])  # one sample: nothing to hold out, trained on it
+    assert "val_loss" not in one.history_

@@ -452,6 +452,7 @@ def test_cli_report_writes_over_a_report_only_with_force(db, tmp_path):
         (["--db", "{db}", "--run", "7"], "run 7 is not in"),
         (["--db", "{db}", "--baseline", "nope"], "neither a results file nor a run id"),
         (["--db", "{db}", "--baseline", "1"], "holds only run 1"),
+        (["--db", "{db}", "--run", "1", "--baseline", "1"], "--baseline 1 is also a --run"),
         (["--db", "{notdb}"], "is not a seqae results database"),
     ],
 )

@@ -302,6 +302,11 @@ def report_from_db(
                     f"--baseline {spec!r} is neither a results file nor a run id of {db} "
                     f"(runs: {', '.join(ids) or 'none'}); give an existing .sqlite path or run id"
                 )
+            if runs and spec in [str(r) for r in runs]:
+                raise ValueError(
+                    f"--baseline {spec} is also a --run: a run compared with itself gives ratios "
+                    "of 1; pass another run id as --baseline"
+                )
             base_data = load(db, [spec])
             base_name = f"run {spec}"
             if not runs:
