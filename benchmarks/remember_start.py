@@ -2,7 +2,8 @@
 
 Trains ``SequenceAE(cell, 1, hidden_size=64, latent_size=16)`` (input order, the code fed
 to the decoder at every step) on ``remember_start``: 1,024 training sequences of seed 0,
-256 held-out ones of seed 1, batches of 64 drawn at random, Adam at a constant ``--lr``,
+256 held-out ones of seed 1, batches of 64 drawn at random, Adam at ``--lr`` (constant, or
+``--schedule onecycle`` with it as the peak),
 gradient norm clipped at 1.0. Prints, every 250 steps, the held-out start MSE (the first 5
 steps, where the pattern is) over predicting zeros: below 0.5 is the target.
 
@@ -24,6 +25,7 @@ import torch
 
 from seqae.data import remember_start
 from seqae.models.sequence import SequenceAE
+from seqae.training import one_cycle
 
 
 def main() -> None:
@@ -32,6 +34,7 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=100)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--schedule", default="constant", choices=["constant", "onecycle"])
     ap.add_argument("--chrono", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
@@ -43,6 +46,7 @@ def main() -> None:
         a.cell, 1, hidden_size=64, latent_size=16, chrono=a.length if a.chrono else None
     )
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    sched = one_cycle(opt, a.lr, a.steps) if a.schedule == "onecycle" else None
     zeros = float((test[:, :5] ** 2).mean())
     gen = torch.Generator().manual_seed(2)
     t0 = time.perf_counter()
@@ -53,13 +57,15 @@ def main() -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if sched is not None:
+            sched.step()
         if step % 250 == 0 or step == a.steps:
             model.eval()
             with torch.no_grad():
                 start = float(((model(test).recon[:, :5] - test[:, :5]) ** 2).mean()) / zeros
             model.train()
             print(
-                f"{a.cell} T={a.length} chrono={a.chrono} step {step}: start MSE / zeros "
+                f"{a.cell} T={a.length} chrono={a.chrono} {a.schedule} lr={a.lr:g} step {step}: start MSE / zeros "
                 f"{start:.3f}, train loss {loss.item():.5f}, {time.perf_counter() - t0:.0f} s",
                 flush=True,
             )
