@@ -65,8 +65,9 @@ def main() -> None:
                 start = float(((model(test).recon[:, :5] - test[:, :5]) ** 2).mean()) / zeros
             model.train()
             print(
-                f"{a.cell} T={a.length} chrono={a.chrono} {a.schedule} lr={a.lr:g} step {step}: start MSE / zeros "
-                f"{start:.3f}, train loss {loss.item():.5f}, {time.perf_counter() - t0:.0f} s",
+                f"{a.cell} T={a.length} chrono={a.chrono} {a.schedule} lr={a.lr:g} "
+                f"step {step}: start MSE / zeros {start:.3f}, train loss {loss.item():.5f}, "
+                f"{time.perf_counter() - t0:.0f} s",
                 flush=True,
             )
 
