@@ -665,7 +665,7 @@ class SequenceAutoencoder(_Estimator):
     def _validate(self) -> None:
         super()._validate()
         from seqae.models.parts import NOISES
-        from seqae.models.sequence import DECODER_INPUTS, SEQUENCE_CELLS, VARIANTS
+        from seqae.models.sequence import DECODER_INPUTS, GATED_CELLS, SEQUENCE_CELLS, VARIANTS
 
         _choice("cell", self.cell, (*SEQUENCE_CELLS, "convlstm"))
         if self.decoder_cell is not None:
@@ -678,7 +678,7 @@ class SequenceAutoencoder(_Estimator):
         flag = isinstance(c, (bool, np.bool_))
         if not flag and not (isinstance(c, (int, np.integer)) and c >= 2):
             raise ValueError(f"chrono must be True, False or a T >= 2, got {c!r}")
-        if (not flag or bool(c)) and self.cell not in ("lstm", "gru", "bilstm"):
+        if (not flag or bool(c)) and self.cell not in GATED_CELLS:
             raise ValueError(
                 f"chrono starts the gates of an lstm, gru or bilstm; cell={self.cell!r} has "
                 "none (leave chrono=False)"

@@ -49,6 +49,7 @@ from seqae.models.base import AEOutput, Autoencoder
 from seqae.models.parts import Bottleneck, Corrupt
 
 SEQUENCE_CELLS = ("rnn", "jordan", "lstm", "gru", "bilstm")
+GATED_CELLS = ("lstm", "gru", "bilstm")  # torch's fused kernels; the ones chrono can start
 DECODER_INPUTS = ("repeat", "unconditioned", "teacher")
 VARIANTS = (None, "denoising", "sparse", "variational")
 
@@ -75,7 +76,7 @@ class RecurrentStack(nn.Module):
             )
         self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
         cls = CELLS.get(cell)
-        self.fused = cell in ("lstm", "gru", "bilstm")
+        self.fused = cell in GATED_CELLS
         if self.fused:
             self.layers = nn.ModuleList([cls(input_size, hidden_size, num_layers=num_layers)])
         elif cell == "jordan":
