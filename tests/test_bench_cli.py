@@ -4,6 +4,7 @@ duplicates; bad input is one line and exit code 2."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -247,6 +248,53 @@ def test_resume_with_another_plan_is_refused_and_keeps_the_run(
     one_line_error(_run(*args, "--resume"), "was planned with other tasks")
     assert _task_rows(db) == before and st.load_runs(db)["status"].tolist() == ["interrupted"]
     assert "resumes" not in st.load_runs(db)["environment"][0]  # nothing noted either
+
+
+def _owner(db: Path, run_id: int = 1) -> dict | None:
+    with st.Store.open(db, readonly=True) as store:
+        return store.run_owner(run_id)
+
+
+def _set_owner(db: Path, run_id: int, **owner) -> None:
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("UPDATE runs SET status = 'running' WHERE id = ?", (run_id,))
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"owner:{run_id}", json.dumps(owner))
+        )
+    con.close()
+
+
+def test_resume_of_a_run_a_live_process_fills_is_refused(tmp_path, monkeypatch, one_line_error):
+    db = tmp_path / "l.db"
+    real = _ctrl_c_at_task(monkeypatch, 2)
+    args = ["bench", "run", "--suite", "smoke", "--models", "rnn,dense", "--db", str(db)]
+    assert _run(*args).exit_code == 130
+    assert _owner(db) is None  # Ctrl-C released it
+    from seqae.bench import runner
+
+    monkeypatch.setattr(runner, "run_task", real)
+    before = _task_rows(db)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        me = st.this_process()
+        _set_owner(db, 1, host=me["host"], pid=live.pid, start=st._process_start(live.pid))
+        one_line_error(_run(*args, "--resume"), f"being filled by process {live.pid}", "kill")
+        assert _task_rows(db) == before and "resumes" not in st.load_runs(db)["environment"][0]
+        if me["start"] is not None:  # /proc: the pid's process started later, so not the owner
+            _set_owner(db, 1, host=me["host"], pid=live.pid, start="1")
+            assert st.owner_alive(_owner(db)) is False
+    finally:
+        live.kill()
+        live.wait()
+    # a dead owner on this host is resumed silently; one on another host with a note
+    _set_owner(db, 1, host="another-host", pid=live.pid, start=None)
+    res = _run(*args, "--resume")
+    assert res.exit_code == 0, res.output
+    assert "last filled by process" in res.stderr and "'another-host'" in res.stderr
+    assert "1 tasks run, 1 already stored" in res.stdout
+    runs = st.load_runs(db)
+    assert runs["status"].tolist() == ["done"] and _owner(db) is None
 
 
 def test_full_disk_is_one_line_and_keeps_what_was_stored(tmp_path, monkeypatch, one_line_error):

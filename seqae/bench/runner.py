@@ -448,6 +448,13 @@ def start_or_resume(
                 f"({json.dumps(plan.options, sort_keys=True)}); drop --resume to start a new run"
             )
         _check_same_plan(store, run_id, plan)
+        other = store.claim_run(run_id)  # refused while a live process here fills it
+        if other is not None and show is not None:
+            show(
+                f"note: run {run_id} was last filled by process {other.get('pid')} on host "
+                f"{other.get('host')!r}, which this machine cannot check; if it still runs, "
+                "both train the same tasks (each is stored once)"
+            )
         git = git_commit()
         env = store.note_resume(run_id, {"at": now(), "seqae": __version__, "git": git})
         first = env.get("git", {}).get("commit")
@@ -457,7 +464,6 @@ def start_or_resume(
                 f"{git['commit'][:10]}{' (dirty)' if git['dirty'] else ''}: the environment "
                 "table lists every resume"
             )
-        store.set_run_status(run_id, "running")  # no longer 'interrupted' while it runs
         return run_id
     env = environment(plan.devices, suite.seed)
     env["skipped_models"] = [n for n in plan.notes if n.startswith("skipping model")]

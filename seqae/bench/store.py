@@ -4,7 +4,9 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``; :data:`
 takes an older file forward on open)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)
-        app = 'seqae' marks the file as ours; created = ISO time; seqae = version that made it.
+        app = 'seqae' marks the file as ours; created = ISO time; seqae = version that made it;
+        'owner:<run id>' = JSON (host, pid, process start) of the process filling that run,
+        while it does (``--resume`` refuses a run whose owner still lives).
     runs(id INTEGER PRIMARY KEY, suite TEXT, options TEXT, suite_toml TEXT, environment TEXT,
          started TEXT, finished TEXT, status TEXT, n_tasks INTEGER)
         options: JSON that fixes the plan (models, devices, repeats, suite hash): ``--resume``
@@ -43,6 +45,8 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -179,6 +183,38 @@ def _not_ours(path: Path, why: str) -> SeqaeError:
         f"{path} is not a seqae results database ({why}); give another --db path "
         "(the file was left untouched)"
     )
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (``/proc/PID/stat``, field 22):
+    tells a live owner from a process that got its pid later; None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def this_process() -> dict[str, Any]:
+    """Who fills a run: host, pid and the process's start (see :func:`_process_start`)."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "start": _process_start(pid), "since": now()}
+
+
+def owner_alive(owner: dict[str, Any]) -> bool | None:
+    """True: the owner process still runs on this host; False: it is gone; None: it ran on
+    another host, which this one cannot look into."""
+    if owner.get("host") != socket.gethostname() or os.name == "nt":  # kill(pid, 0) ends it there
+        return None
+    pid = int(owner["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    start = owner.get("start")
+    return start is None or _process_start(pid) in (None, start)
 
 
 def _write_error(path: Path, exc: sqlite3.Error) -> SeqaeError:
@@ -353,14 +389,19 @@ class Store:
         environment: dict[str, Any],
         n_tasks: int,
     ) -> int:
-        """Insert a new run (status 'running'); returns its id."""
+        """Insert a new run (status 'running', owned by this process); returns its id."""
         with self._write() as c:
             cur = c.execute(
                 "INSERT INTO runs (suite, options, suite_toml, environment, started, status, "
                 "n_tasks) VALUES (?, ?, ?, ?, ?, 'running', ?)",
                 (suite, _dumps(options), suite_toml, _dumps(environment), now(), n_tasks),
             )
-            return int(cur.lastrowid)
+            run_id = int(cur.lastrowid)
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                (f"owner:{run_id}", _dumps(this_process())),
+            )
+            return run_id
 
     def note_resume(self, run_id: int, info: dict[str, Any]) -> dict[str, Any]:
         """Append ``info`` (when, which code) to the run's ``environment["resumes"]``;
@@ -373,11 +414,48 @@ class Store:
         return env
 
     def set_run_status(self, run_id: int, status: str) -> None:
+        """Set the run's status ('done' or 'interrupted'): this process stops owning it."""
         with self._write() as c:
             c.execute(
                 "UPDATE runs SET status = ?, finished = ? WHERE id = ?",
                 (status, now() if status == "done" else None, run_id),
             )
+            c.execute("DELETE FROM meta WHERE key = ?", (f"owner:{run_id}",))
+
+    def run_owner(self, run_id: int) -> dict[str, Any] | None:
+        """The process filling ``run_id`` (host, pid, start, since), or None once released;
+        it may have been killed since (:func:`owner_alive` tells)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"owner:{run_id}",))
+        value = row.fetchone()
+        return None if value is None else json.loads(value[0])
+
+    def claim_run(self, run_id: int) -> dict[str, Any] | None:
+        """Set ``run_id`` running with this process as its owner, in one transaction (of two
+        resumes at once, the second finds the first alive).
+
+        Raises ``SeqaeError`` when another live process on this host owns it. Returns the
+        previous owner when it ran on another host (this one cannot tell whether it still
+        runs), else None."""
+        key = f"owner:{run_id}"
+        me = this_process()
+        with self._write() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            owner = None if row is None else json.loads(row[0])
+            if owner is not None and [owner.get(k) for k in ("host", "pid")] == [
+                me["host"],
+                me["pid"],
+            ]:
+                owner = None  # this process, resuming its own run
+            alive = None if owner is None else owner_alive(owner)
+            if alive:
+                raise SeqaeError(
+                    f"run {run_id} is being filled by process {owner['pid']} on this machine "
+                    f"(since {owner.get('since', '?')}); wait for it, or stop it (kill "
+                    f"{owner['pid']}: it stores what it finished) and then --resume"
+                )
+            c.execute("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _dumps(me)))
+        return owner if alive is None else None
 
     def add_task(self, run_id: int, rec: TaskRecord) -> None:
         """Store one finished task and all its measurements in one transaction.
