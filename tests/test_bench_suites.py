@@ -42,8 +42,17 @@ def test_builtin_suites_parse_and_are_linked_from_benchmarks():
 
 def test_full_suite_has_the_sequence_length_sweep():
     full = suites.load("full")
-    sweep = sorted(e.params["length"] for e in full.datasets if e.name == "remember")
-    assert sweep == [25, 50, 100, 200, 400]
+    remember = [e for e in full.datasets if e.name == "remember"]
+    assert sorted(e.params["length"] for e in remember) == [25, 50, 100, 200, 400]
+    # at the sweep suite's budget (10 epochs taught no cell the task), gated encoders
+    # chrono-started for each T
+    sweep = suites.load("sweep")
+    budget = sweep.measure_config(sweep.datasets[-1])
+    for e in remember:
+        cfg = full.measure_config(e)
+        assert (cfg.epochs, cfg.lr, cfg.schedule) == (budget.epochs, budget.lr, budget.schedule)
+        T = e.params["length"]
+        assert all(e.model_args[c] == {"chrono": T} for c in ("lstm", "gru", "bilstm"))
     moving = next(e for e in full.datasets if e.name == "moving-mnist")
     assert (moving.params["frames"], moving.params["size"]) == (20, 64)
     assert {"ecg5000", "nab", "mnist"} <= {e.name for e in full.datasets}
