@@ -195,6 +195,11 @@ def _process_start(pid: int) -> str | None:
         return None
 
 
+def _owner_key(run_id: int) -> str:
+    """The meta key of the process filling ``run_id``."""
+    return f"owner:{run_id}"
+
+
 def this_process() -> dict[str, Any]:
     """Who fills a run: host, pid and the process's start (see :func:`_process_start`)."""
     pid = os.getpid()
@@ -399,7 +404,7 @@ class Store:
             run_id = int(cur.lastrowid)
             c.execute(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                (f"owner:{run_id}", _dumps(this_process())),
+                (_owner_key(run_id), _dumps(this_process())),
             )
             return run_id
 
@@ -420,12 +425,12 @@ class Store:
                 "UPDATE runs SET status = ?, finished = ? WHERE id = ?",
                 (status, now() if status == "done" else None, run_id),
             )
-            c.execute("DELETE FROM meta WHERE key = ?", (f"owner:{run_id}",))
+            c.execute("DELETE FROM meta WHERE key = ?", (_owner_key(run_id),))
 
     def run_owner(self, run_id: int) -> dict[str, Any] | None:
         """The process filling ``run_id`` (host, pid, start, since), or None once released;
         it may have been killed since (:func:`owner_alive` tells)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (f"owner:{run_id}",))
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (_owner_key(run_id),))
         value = row.fetchone()
         return None if value is None else json.loads(value[0])
 
@@ -436,7 +441,7 @@ class Store:
         Raises ``SeqaeError`` when another live process on this host owns it. Returns the
         previous owner when it ran on another host (this one cannot tell whether it still
         runs), else None."""
-        key = f"owner:{run_id}"
+        key = _owner_key(run_id)
         me = this_process()
         with self._write() as c:
             row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
