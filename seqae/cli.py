@@ -627,12 +627,17 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
         return
     hist = est.history_
     watched = "val_loss" if "val_loss" in hist else "train_loss"
-    best = hist.loc[hist[watched].idxmin()]
     where = "held-out" if watched == "val_loss" else "training"
+    kept = hist[hist["kept"]]
+    if len(kept):
+        row = kept.iloc[0]
+        best = f"kept epoch {int(row['epoch'])} ({where} loss {row[watched]:.4g})"
+    else:
+        best = "kept the starting weights (no epoch's held-out gain was clear of its noise)"
     on = f" on {ranks.world} ranks" if ranks.distributed else ""
     click.echo(
         f"fitted {n:,} sequences (T={t}, F={f}) for {len(hist)} epochs in {seconds:.1f} s{on}; "
-        f"best {where} loss {best[watched]:.4g} (epoch {int(best['epoch'])}); wrote {out}"
+        f"{best}; wrote {out}"
     )
 
 

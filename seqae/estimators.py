@@ -595,6 +595,9 @@ class SequenceAutoencoder(_Estimator):
         patience: stop after this many epochs without a better held-out loss; None: never.
         restore_best: end on the weights with the lowest held-out loss; False: on the last
             ones, the held-out loss only watched (Keras' ``fit`` with ``validation_data``).
+            An epoch counts only where its gain over the start is 2 standard errors of the
+            per-sequence gains clear (``TrainConfig.gain_z``): a PCA start is not left for
+            the noise of a small held-out split.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
             bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.

@@ -110,6 +110,11 @@ class TrainConfig:
     patience: int | None = None  # stop after this many epochs without improvement
     restore_best: bool = True  # end on the best epoch's weights; False: the last (as Keras)
     min_delta: float = 0.0  # improvement smaller than this does not count
+    # with held-out data, an epoch counts as best only if its per-sample held-out gain over
+    # the starting weights is this many standard errors above zero (a paired test, the
+    # history's val_gain_z): a start as good as PCA is not left for a gain within the noise
+    # of a small held-out split. 0: any gain counts.
+    gain_z: float = 2.0
     # "constant" lr, or "onecycle" (Smith and Topin 2019, torch's OneCycleLR): a cosine
     # warm-up from lr / 25 to lr over 30% of the steps, then cosine down to lr / 2.5e5, with
     # Adam's beta1 going 0.95 -> 0.85 -> 0.95 against it: a high peak lr learns fast, the
@@ -128,6 +133,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs is None:  # the estimators resolve None (a step budget) before this
             raise ValueError("epochs must be an integer >= 1, got None")
+        if not self.gain_z >= 0:
+            raise ValueError(f"gain_z must be a number >= 0, got {self.gain_z}")
         check_train_numbers(
             self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs, self.patience
         )
@@ -347,7 +354,9 @@ def fit(
     """Train ``model`` in place with Adam; returns the history, one row per epoch.
 
     With ``val``, the weights with the lowest validation loss are restored at the end (the
-    starting weights, epoch 0, included) and ``patience`` stops early on it; without it,
+    starting weights, epoch 0, included; an epoch counts only where its per-sample gain over
+    the start is ``gain_z`` standard errors clear, the ``val_gain_z`` column) and
+    ``patience`` stops early on it; without it,
     ``patience`` watches the epoch's mean training loss and the weights at the end of its
     best epoch are restored (without either, or with ``restore_best=False``, the last
     weights stay). Losses are summed on the
@@ -357,10 +366,11 @@ def fit(
     data, model and config, and the ranks train data-parallel (see :mod:`seqae.distributed`):
     ``batch_size`` is the global batch, the result equals one process's up to rounding, and
     every rank returns the same weights and history.
-    Columns: epoch, train_loss, train_recon, val_loss, val_recon, seconds. The validation
-    columns come from the model in eval mode: no input noise, and a VAE decodes its mean code
-    mu, so its val_loss is below the sampled negative ELBO of train_loss (the hands-on's
-    ``nelbo`` samples, as pytorch/examples tests).
+    Columns: epoch, train_loss, train_recon, val_loss, val_recon, val_gain_z, seconds, kept
+    (True on the epoch whose weights the model ends with; on none where the start's are).
+    The validation columns come from the model in eval mode: no input noise, and a VAE
+    decodes its mean code mu, so its val_loss is below the sampled negative ELBO of
+    train_loss (the hands-on's ``nelbo`` samples, as pytorch/examples tests).
     """
     cfg = config or TrainConfig()
     device = resolve_device(cfg.device)
@@ -400,10 +410,10 @@ def fit(
     gen = torch.Generator().manual_seed(cfg.seed)
     rows: list[dict[str, float]] = []
     has_val = val is not None and len(val) > 0
-    best, best_state, waited = math.inf, None, 0
+    best, best_state, waited, start_each, best_epoch = math.inf, None, 0, None, 0
     start = _start_loss(model, train, device)
     if has_val:
-        best, _ = evaluate_loss(model, val, cfg.batch_size, device, ranks, autocast)
+        best, _, start_each = _evaluate(model, val, cfg.batch_size, device, ranks, autocast)
         if not math.isfinite(best):
             raise ValueError(
                 f"the validation loss is {best} before any training: the validation data hold "
@@ -442,9 +452,10 @@ def fit(
             if why:
                 raise ValueError(f"{why}; lower the learning rate or check the data's scale")
             if has_val:
-                row["val_loss"], row["val_recon"] = evaluate_loss(
+                row["val_loss"], row["val_recon"], each = _evaluate(
                     model, val, cfg.batch_size, device, ranks, autocast
                 )
+                row["val_gain_z"] = _gain_z(start_each, each, ranks)
                 if not math.isfinite(row["val_loss"]):  # NaN would never be "best": silent
                     raise ValueError(
                         f"the validation loss became {row['val_loss']} at epoch {epoch}; "
@@ -457,10 +468,11 @@ def fit(
             watched = row.get("val_loss", row["train_loss"])
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k.endswith("loss")})
             bar.update(1)
-            if watched < best - cfg.min_delta:
+            clear = row.get("val_gain_z", math.inf) >= cfg.gain_z
+            if clear and watched < best - cfg.min_delta:
                 best, waited = watched, 0
                 if cfg.restore_best and (has_val or cfg.patience is not None):
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state, best_epoch = copy.deepcopy(model.state_dict()), epoch
             else:
                 waited += 1
             stop = cfg.patience is not None and waited >= cfg.patience
@@ -471,7 +483,9 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return pd.DataFrame(rows)
+    hist = pd.DataFrame(rows)
+    hist["kept"] = hist["epoch"] == (best_epoch if best_state is not None else len(rows))
+    return hist
 
 
 @torch.no_grad()
@@ -488,20 +502,53 @@ def evaluate_loss(
     ``ranks``: each rank evaluates its share of every batch and the sums are all-reduced, so
     every rank gets the same two numbers. ``autocast``: the forward's precision context.
     """
+    tot, rec, _ = _evaluate(model, data, batch_size, device, ranks, autocast)
+    return tot, rec
+
+
+@torch.no_grad()
+def _evaluate(
+    model: Autoencoder,
+    data: TensorData,
+    batch_size: int,
+    device: torch.device,
+    ranks: Ranks = SINGLE,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> tuple[float, float, Tensor]:
+    """:func:`evaluate_loss`, and this rank's per-sample total losses ``(n,)`` (fp32, on the
+    device, in the fixed order of its shares) for :func:`_gain_z`."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(2, device=device)
+    each = []
     for idx in data.batch_indices(batch_size):
         idx, weight = ranks.share(idx)
         if not weight:
             continue
         x, mask = data.take(idx, device)
         with autocast():
-            loss, recon = batch_loss(model, x, mask)
-        sums += torch.stack([loss, recon]) * x.shape[0]
+            out = model(x, mask)
+        rec = losses.reconstruction(out.recon.float(), x, model.recon_loss, mask)
+        tot = rec + out.aux_loss.float()
+        sums += torch.stack([tot.sum(), rec.sum()])
+        each.append(tot)
     model.train(was_training)
     tot, rec = ranks.sum(sums).tolist()
-    return tot / len(data), rec / len(data)
+    return tot / len(data), rec / len(data), torch.cat(each) if each else sums[:0]
+
+
+def _gain_z(start: Tensor, now: Tensor, ranks: Ranks = SINGLE) -> float:
+    """The held-out gain over the starting weights in standard errors: the mean of the
+    per-sample differences ``start - now`` over its standard error (a paired t statistic,
+    pooled over the ranks); ``inf`` (or 0 without a gain) where it has no spread to measure,
+    as with one sample."""
+    d = (start - now).double()
+    n, s1, s2 = ranks.sum(torch.stack([d.new_tensor(len(d)), d.sum(), d.pow(2).sum()])).tolist()
+    mean = s1 / max(n, 1)
+    var = max(s2 - n * mean * mean, 0.0) / (n - 1) if n >= 2 else 0.0
+    if var == 0.0:
+        return math.inf if mean > 0 else 0.0
+    return mean / math.sqrt(var / n)
 
 
 @torch.no_grad()

@@ -50,7 +50,8 @@ def _worker(out: str) -> None:
     for name in CASES:
         est = _fit(name)
         state = {k: v.contiguous() for k, v in est.model_.state_dict().items()}
-        state["val_loss"] = torch.tensor(est.history_["val_loss"].to_numpy())
+        for col in ("val_loss", "val_gain_z"):  # z: per-sample gains pooled over the ranks
+            state[col] = torch.tensor(est.history_[col].to_numpy())
         save_file(state, f"{out}/{name}.{rank}.safetensors")
     dist.destroy_process_group()
 
@@ -90,6 +91,7 @@ def test_two_gloo_ranks_train_the_weights_of_one_process(tmp_path):
         one = _fit(name)
         ranks = [load_file(tmp_path / f"{name}.{r}.safetensors") for r in (0, 1)]
         np.testing.assert_allclose(ranks[0]["val_loss"], one.history_["val_loss"], rtol=1e-5)
+        np.testing.assert_allclose(ranks[0]["val_gain_z"], one.history_["val_gain_z"], rtol=1e-3)
         for key, w in one.model_.state_dict().items():
             for r in ranks:
                 torch.testing.assert_close(r[key], w, atol=1e-5, rtol=0, msg=f"{name} {key}")

@@ -47,7 +47,9 @@ def test_fit_lowers_the_loss_and_returns_history():
         "train_recon",
         "val_loss",
         "val_recon",
+        "val_gain_z",
         "seconds",
+        "kept",
     ]
     assert hist["train_loss"].iloc[-1] < 0.1 * hist["train_loss"].iloc[0]
     assert not model.training
@@ -82,6 +84,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     best = hist["val_loss"].min()
     again, _ = training.evaluate_loss(model, val, 64, torch.device("cpu"))
     assert again == pytest.approx(best, rel=1e-5)
+    assert hist.loc[hist["kept"], "val_loss"].tolist() == [best]  # the row whose weights stay
     # restore_best=False: the last weights, the validation loss only watched (as Keras)
     cfg = TrainConfig(epochs=200, lr=0.05, patience=3, restore_best=False, verbose=False)
     torch.manual_seed(0)
@@ -89,7 +92,49 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     hist = training.fit(last, TensorData(x), val, cfg)
     again, _ = training.evaluate_loss(last, val, 64, torch.device("cpu"))
     assert again == pytest.approx(hist["val_loss"].iloc[-1], rel=1e-5)
+    assert hist["kept"].tolist() == [False] * (len(hist) - 1) + [True]
     assert hist["val_loss"].iloc[-1] > hist["val_loss"].min()  # stopped after no improvement
+
+
+def test_gain_z_is_the_paired_t_statistic_of_the_held_out_gain():
+    start = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    now = torch.tensor([0.5, 1.5, 2.0, 3.5])  # gains 0.5, 0.5, 1, 0.5: mean 0.625, sd 0.25
+    assert training._gain_z(start, now) == pytest.approx(0.625 / (0.25 / 2))
+    assert training._gain_z(now, start) == pytest.approx(-5.0)
+    assert training._gain_z(start, start - 0.1) > 1e5  # one gain for all (float32 rounding)
+    assert training._gain_z(start, start) == 0.0
+    assert training._gain_z(start[:1], start[:1] - 1) == math.inf  # one sample: no test
+
+
+def test_a_held_out_gain_within_noise_does_not_leave_the_start():
+    # The start is the population optimum (the projection onto the data's 2-d plane); the
+    # fit on 24 samples moves off it, and the held-out loss wanders around the start's.
+    g = torch.Generator().manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(3, 2, generator=g))[0]  # (3, 2), orthonormal
+
+    def draw(n):
+        return torch.randn(n, 4, 2, generator=g) @ basis.T + 0.3 * torch.randn(n, 4, 3, generator=g)
+
+    train, val = TensorData(draw(24)), TensorData(draw(40))
+
+    def fit(gain_z):
+        model = LinearAE()
+        with torch.no_grad():
+            model.enc.weight.copy_(basis.T), model.dec.weight.copy_(basis)
+            model.enc.bias.zero_(), model.dec.bias.zero_()
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        cfg = TrainConfig(epochs=30, lr=0.01, batch_size=8, gain_z=gain_z, verbose=False)
+        hist = training.fit(model, train, val, cfg)
+        moved = any(not torch.equal(v, model.state_dict()[k]) for k, v in start.items())
+        return hist, moved
+
+    hist, moved = fit(0.0)  # any gain counts: an epoch a little better on these 40 is kept
+    assert moved and (hist["val_gain_z"] > 0).any() and (hist["val_gain_z"] < 2).all()
+    assert hist.loc[hist["kept"], "val_gain_z"].item() > 0
+    hist, moved = fit(2.0)  # the default: a gain must be 2 standard errors clear
+    assert not moved and not hist["kept"].any()  # the start's weights, on no epoch's row
+    with pytest.raises(ValueError, match="gain_z"):
+        TrainConfig(gain_z=-1)
 
 
 def test_ragged_batches_are_cut_and_masked():
