@@ -48,6 +48,7 @@ TRAIN_ARGS = (
     "validation_split",
     "patience",
     "restore_best",
+    "gain_z",
     "grad_clip",
     "weight_decay",
     "device",
@@ -192,6 +193,9 @@ class _Estimator(BaseEstimator):
             )
         if not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {self.validation_split}")
+        g = self.gain_z
+        if isinstance(g, bool) or not isinstance(g, (int, float, np.number)) or not g >= 0:
+            raise ValueError(f"gain_z must be a number >= 0, got {self.gain_z!r}")
         _choice("schedule", self.schedule, training.SCHEDULES)
         _choice("precision", self.precision, training.PRECISIONS)
         _choice("compile", self.compile, (False, True))
@@ -233,8 +237,8 @@ class _Estimator(BaseEstimator):
 
         ``y`` is ignored (scikit-learn passes it). ``overrides``: any of the training arguments
         of the constructor (``epochs``, ``batch_size``, ``lr``, ``schedule``,
-        ``validation_split``, ``patience``, ``restore_best``, ``grad_clip``, ``weight_decay``,
-        ``device``, ``precision``, ``compile``, ``verbose``) for this fit only.
+        ``validation_split``, ``patience``, ``restore_best``, ``gain_z``, ``grad_clip``,
+        ``weight_decay``, ``device``, ``precision``, ``compile``, ``verbose``) for this fit only.
         ``validation_split`` of the samples (seeded) are held out: the weights with the lowest
         loss on them are kept (unless ``restore_best=False``),
         ``patience`` stops early on it, and the anomaly threshold is the
@@ -291,6 +295,7 @@ class _Estimator(BaseEstimator):
             grad_clip=a["grad_clip"],
             patience=a["patience"],
             restore_best=a["restore_best"],
+            gain_z=a["gain_z"],
             device=a["device"],
             precision=a["precision"],
             compile=a["compile"],
@@ -595,9 +600,10 @@ class SequenceAutoencoder(_Estimator):
         patience: stop after this many epochs without a better held-out loss; None: never.
         restore_best: end on the weights with the lowest held-out loss; False: on the last
             ones, the held-out loss only watched (Keras' ``fit`` with ``validation_data``).
-            An epoch counts only where its gain over the start is 2 standard errors of the
-            per-sequence gains clear (``TrainConfig.gain_z``): a PCA start is not left for
-            the noise of a small held-out split.
+        gain_z: an epoch counts as the best only where its held-out gain over the start is
+            this many standard errors of the per-sample gains (a paired test, the history's
+            ``val_gain_z``): a PCA start is not left for the noise of a small held-out split.
+            0: any gain counts.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
             bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.
@@ -643,6 +649,7 @@ class SequenceAutoencoder(_Estimator):
         validation_split: float = 0.1,
         patience: int | None = None,
         restore_best: bool = True,
+        gain_z: float = 2.0,
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",
@@ -899,9 +906,10 @@ class ImageAutoencoder(_Estimator):
         arch, hidden, channels, code_activation, sparsity, sparsity_target, beta, noise,
             noise_level, recon_loss, init, in_channels: the fields of
             :class:`seqae.models.image.ImageAEConfig`; None: the kind's preset.
-        epochs, batch_size, lr, schedule, validation_split, patience, restore_best, grad_clip,
-            weight_decay, device, precision, compile, verbose, seed, threshold_quantile: as for
-            :class:`SequenceAutoencoder` (images: 30 epochs at a constant lr 1e-3, Keras').
+        epochs, batch_size, lr, schedule, validation_split, patience, restore_best, gain_z,
+            grad_clip, weight_decay, device, precision, compile, verbose, seed,
+            threshold_quantile: as for :class:`SequenceAutoencoder` (images: 30 epochs at a
+            constant lr 1e-3, Keras').
     """
 
     input_kind = "image"
@@ -944,6 +952,7 @@ class ImageAutoencoder(_Estimator):
         validation_split: float = 0.1,
         patience: int | None = None,
         restore_best: bool = True,
+        gain_z: float = 2.0,
         grad_clip: float | None = 1.0,
         weight_decay: float = 0.0,
         device: str = "auto",

@@ -133,7 +133,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs is None:  # the estimators resolve None (a step budget) before this
             raise ValueError("epochs must be an integer >= 1, got None")
-        if not self.gain_z >= 0:
+        if isinstance(self.gain_z, bool) or not (
+            isinstance(self.gain_z, (int, float, np.number)) and self.gain_z >= 0
+        ):
             raise ValueError(f"gain_z must be a number >= 0, got {self.gain_z}")
         check_train_numbers(
             self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs, self.patience

@@ -102,6 +102,8 @@ def test_a_fit_that_fails_leaves_the_estimator_as_it_was(X):
         ({"lr": 0.0}, "learning rate must be > 0"),
         ({"patience": 0}, "patience must be a whole number >= 1"),
         ({"patience": 2.5}, "patience must be a whole number >= 1"),
+        ({"gain_z": -1.0}, "gain_z must be a number >= 0"),
+        ({"gain_z": "2"}, "gain_z must be a number >= 0"),
     ],
 )
 def test_training_numbers_are_checked_at_construction_and_in_fit(X, kwargs, match):
@@ -225,3 +227,14 @@ def test_nan_at_scoring_says_scoring(X):
         ae.score(bad)
     with pytest.raises(ValueError, match="before scoring"):
         ae.predict(bad)
+
+
+def test_gain_z_reaches_the_fit(X):
+    # 6 held-out sequences; no 2-epoch gain over the PCA start is 1e6 standard errors clear
+    kept = seqae.SequenceAutoencoder(gain_z=1e6, **FAST).fit(X).history_["kept"]
+    assert not kept.any()
+    # a random start, every epoch better on the held-out part: gain_z=0 keeps the lowest
+    ae = seqae.SequenceAutoencoder(linear=False, gain_z=0, **FAST).fit(X, epochs=5)
+    h = ae.history_
+    assert (h["val_gain_z"] > 0).all()
+    assert h.loc[h["kept"], "val_loss"].tolist() == [h["val_loss"].min()]
