@@ -277,3 +277,41 @@ def test_threshold_settings_checked_at_construction(bad, message):
         seqae.SeriesDetector(**bad)
     with pytest.raises(ValueError, match=message):
         seqae.SeriesDetector().set_params(**bad)
+
+
+def test_last_block_holds_out_the_last_windows_and_no_step_of_them():
+    from seqae.detection.detector import last_block
+
+    # 20 windows of 10 steps, 3 apart (starts 0..57): the last 2 (starts 54, 57) held out;
+    # windows 15-17 (starts 45, 48, 51; ends 54, 57, 60) reach into step 54: in neither part
+    starts = np.arange(0, 60, 3)
+    assert last_block(starts, 10, 0.1) == (slice(0, 15), slice(18, 20))
+    # a last window aligned to the series' end (start 55, not 57) moves the block's start
+    starts_end = np.r_[np.arange(0, 55, 3), 55]
+    fit_part, held = last_block(starts_end, 10, 0.1)
+    assert (starts_end[fit_part] + 10 <= starts_end[held][0]).all()
+    assert starts_end[fit_part.stop] + 10 > starts_end[held][0]
+    assert last_block(starts, 10, 0.0) is None  # nothing to hold out
+    assert last_block(np.arange(5), 10, 0.1) is None  # every window reaches into the block
+
+
+def test_holdout_last_validates_on_a_later_block_of_the_training_part(series, monkeypatch):
+    seen = {}
+    fit = SequenceAutoencoder.fit
+
+    def spy(self, X, y=None, *, validation_data=None, **kw):
+        seen["fit"], seen["held"] = X, validation_data
+        return fit(self, X, y, validation_data=validation_data, **kw)
+
+    monkeypatch.setattr(SequenceAutoencoder, "fit", spy)
+    values = series[["value"]].iloc[:1000]
+    seqae.SeriesDetector("lstm", window=40, stride=4, holdout="last", **QUICK).fit(values)
+    # 241 windows (starts 0..960): 24 held out (starts 868..960), the 9 before them reach in
+    assert seen["fit"].shape == (208, 40, 1) and seen["held"].shape == (24, 40, 1)
+    v = values.to_numpy(np.float32)
+    np.testing.assert_array_equal(seen["fit"][-1, :, 0], v[828:868, 0])
+    np.testing.assert_array_equal(seen["held"][0, :, 0], v[868:908, 0])
+    seqae.SeriesDetector("lstm", window=40, stride=4, holdout="random", **QUICK).fit(values)
+    assert seen["held"] is None and len(seen["fit"]) == 241  # the autoencoder's own split
+    with pytest.raises(ValueError, match="holdout"):
+        seqae.SeriesDetector(holdout="first")

@@ -52,7 +52,7 @@ class PCADetector(SeriesDetector):
     """The baseline: a SeriesDetector whose window model is PCA (16 components, on the CPU
     whatever ``device`` says)."""
 
-    def _fit_autoencoder(self, X: np.ndarray) -> Any:
+    def _fit_autoencoder(self, X: np.ndarray, starts: np.ndarray) -> Any:
         from seqae.baselines import PCAWindows
 
         return PCAWindows(seed=self.seed).fit(X)
@@ -61,7 +61,7 @@ class PCADetector(SeriesDetector):
 class PyODDetector(SeriesDetector):
     """A SeriesDetector whose window model is PyOD's AutoEncoder with its defaults."""
 
-    def _fit_autoencoder(self, X: np.ndarray) -> Any:
+    def _fit_autoencoder(self, X: np.ndarray, starts: np.ndarray) -> Any:
         from seqae.bench.peers import PyODWindows
 
         return PyODWindows(self.seed, self.autoencoder_params.get("device", "auto")).fit(X)

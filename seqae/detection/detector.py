@@ -27,6 +27,7 @@ from seqae.metrics import events_from_flags
 
 THRESHOLDS = ("dynamic", "sigma", "quantile", "pot")
 PRUNE_SCOPES = ("series", "window")
+HOLDOUTS = ("last", "random")
 WINDOW_RANGE = (16, 200)  # a window chosen from the data lies here
 DEFAULT_WINDOW = 100  # when the series shows no period: Orion's window
 SCORE_CHUNK = 8192  # windows reconstructed at a time when scoring: memory O(chunk), not O(T)
@@ -94,6 +95,22 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     return values, index
 
 
+def last_block(starts: np.ndarray, window: int, share: float) -> tuple[slice, slice] | None:
+    """Split windows of ``window`` steps starting at ``starts`` (ascending) into a fitting
+    part and a held-out block, the last ``share`` of them (at least one), sharing no step:
+    the windows that reach into the block are in neither. None where ``share`` is 0 or
+    either part would be empty."""
+    n = len(starts)
+    n_held = max(1, round(share * n)) if share > 0 else 0
+    if n_held == 0 or n_held >= n:
+        return None
+    # the windows that end before the block's first step
+    n_fit = int(np.searchsorted(np.asarray(starts) + window, starts[n - n_held], side="right"))
+    if n_fit < 1:
+        return None
+    return slice(0, n_fit), slice(n - n_held, n)
+
+
 class SeriesDetector(BaseEstimator):
     """Find anomalous intervals in a long series ``(T,)`` / ``(T, F)``, Series or DataFrame.
 
@@ -118,6 +135,11 @@ class SeriesDetector(BaseEstimator):
             on NAB, the development set, for every detector; see benchmarks/README.md);
             "window": per threshold window, padding kept inside it, as Orion's
             ``find_anomalies`` does.
+        holdout: which training windows the autoencoder holds out (its ``validation_split``
+            of them) to choose its weights: "last": the last ones in time, less the windows
+            sharing steps with them (Keras' ``validation_split`` takes the last samples too);
+            "random": drawn at random, each then sharing most of its steps with training
+            windows. A training part too short for a block of one window is split at random.
         seed, verbose: passed to the autoencoder.
         **autoencoder_params: any other :class:`SequenceAutoencoder` argument but
             ``n_features`` (the series') and ``threshold_quantile`` (see ``threshold``, ``q``).
@@ -141,6 +163,7 @@ class SeriesDetector(BaseEstimator):
         pad: int | None = None,
         prune: float | None = 0.13,
         prune_scope: str = "series",
+        holdout: str = "random",
         seed: int = 0,
         verbose: bool = False,
         **autoencoder_params: Any,
@@ -148,7 +171,7 @@ class SeriesDetector(BaseEstimator):
         self.cell, self.window, self.stride, self.threshold = cell, window, stride, threshold
         self.k, self.q, self.risk = k, q, risk
         self.smooth, self.pad, self.prune = smooth, pad, prune
-        self.prune_scope = prune_scope
+        self.prune_scope, self.holdout = prune_scope, holdout
         self.seed, self.verbose = seed, verbose
         self.autoencoder_params = autoencoder_params
         self._validate()
@@ -178,6 +201,7 @@ class SeriesDetector(BaseEstimator):
         SequenceAutoencoder(self.cell, **self.autoencoder_params)  # their values
         check_choice("threshold", self.threshold, THRESHOLDS)
         check_choice("prune_scope", self.prune_scope, PRUNE_SCOPES)
+        check_choice("holdout", self.holdout, HOLDOUTS)
         for name in ("window", "stride", "smooth", "pad"):
             v = getattr(self, name)
             if v is not None and int(v) < (2 if name == "window" else 0 if name == "pad" else 1):
@@ -247,7 +271,8 @@ class SeriesDetector(BaseEstimator):
         stride = self.stride or max(1, window // 10)
         # set on a copy, then on self once all succeeded: a fit that raises changes nothing
         new = copy.copy(self)
-        new.autoencoder_ = self._fit_autoencoder(windows(train, window, stride).X)
+        w = windows(train, window, stride)
+        new.autoencoder_ = self._fit_autoencoder(w.X, w.starts)
         new.window_, new.stride_, new.n_train_ = window, stride, n_train
         new.smooth_ = self._smooth_width(n_train)
         new.n_features_ = values.shape[1]
@@ -272,14 +297,19 @@ class SeriesDetector(BaseEstimator):
             return th.pot_level(self.decision_scores_, self.risk)
         return None
 
-    def _fit_autoencoder(self, X: np.ndarray) -> Any:
-        """The model of the windows ``(N, L, F)``: anything with ``reconstruct(X)``."""
+    def _fit_autoencoder(self, X: np.ndarray, starts: np.ndarray) -> Any:
+        """The model of the windows ``(N, L, F)`` starting at the steps ``starts`` ``(N,)``:
+        anything with ``reconstruct(X)``."""
         from seqae.estimators import SequenceAutoencoder
 
         ae = SequenceAutoencoder(
             self.cell, X.shape[2], seed=self.seed, verbose=self.verbose, **self.autoencoder_params
         )
-        return ae.fit(X)
+        split = last_block(starts, X.shape[1], ae.validation_split)
+        if self.holdout == "random" or split is None:
+            return ae.fit(X)
+        fit_part, held = split
+        return ae.fit(X[fit_part], validation_data=X[held])
 
     def _smooth_width(self, n_train: int) -> int:
         """The smoothing width: ``smooth``, or 1% of the ``n_train`` training steps."""
