@@ -633,7 +633,7 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
         row = kept.iloc[0]
         best = f"kept epoch {int(row['epoch'])} ({where} loss {row[watched]:.4g})"
     else:
-        best = "kept the starting weights (no epoch's held-out gain was clear of its noise)"
+        best = "kept the starting weights (no epoch beat them clearly on the held-out part)"
     on = f" on {ranks.world} ranks" if ranks.distributed else ""
     click.echo(
         f"fitted {n:,} sequences (T={t}, F={f}) for {len(hist)} epochs in {seconds:.1f} s{on}; "

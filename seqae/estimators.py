@@ -193,9 +193,7 @@ class _Estimator(BaseEstimator):
             )
         if not 0 <= self.validation_split < 1:
             raise ValueError(f"validation_split must lie in [0, 1), got {self.validation_split}")
-        g = self.gain_z
-        if isinstance(g, bool) or not isinstance(g, (int, float, np.number)) or not g >= 0:
-            raise ValueError(f"gain_z must be a number >= 0, got {self.gain_z!r}")
+        training.check_gain_z(self.gain_z)
         _choice("schedule", self.schedule, training.SCHEDULES)
         _choice("precision", self.precision, training.PRECISIONS)
         _choice("compile", self.compile, (False, True))
@@ -240,7 +238,8 @@ class _Estimator(BaseEstimator):
         ``validation_split``, ``patience``, ``restore_best``, ``gain_z``, ``grad_clip``,
         ``weight_decay``, ``device``, ``precision``, ``compile``, ``verbose``) for this fit only.
         ``validation_split`` of the samples (seeded) are held out: the weights with the lowest
-        loss on them are kept (unless ``restore_best=False``),
+        loss on them, among the start and the epochs clear of ``gain_z``, are kept (unless
+        ``restore_best=False``),
         ``patience`` stops early on it, and the anomaly threshold is the
         ``threshold_quantile`` of their scores (of the training scores when nothing is held
         out). ``validation_data`` (same form as ``X``) is held out instead, and all of ``X``
@@ -597,13 +596,17 @@ class SequenceAutoencoder(_Estimator):
         schedule: "onecycle" (warm-up to ``lr``, cosine annealing) or "constant".
         validation_split: share of the samples held out (seeded) to keep the best weights
             and set the threshold.
-        patience: stop after this many epochs without a better held-out loss; None: never.
-        restore_best: end on the weights with the lowest held-out loss; False: on the last
-            ones, the held-out loss only watched (Keras' ``fit`` with ``validation_data``).
+        patience: stop after this many epochs without a better held-out loss clear of
+            ``gain_z``; None: never.
+        restore_best: end on the weights with the lowest held-out loss among the start and
+            the epochs clear of ``gain_z``; False: on the last ones, the held-out loss only
+            watched (Keras' ``fit`` with ``validation_data``).
         gain_z: an epoch counts as the best only where its held-out gain over the start is
-            this many standard errors of the per-sample gains (a paired test, the history's
-            ``val_gain_z``): a PCA start is not left for the noise of a small held-out split.
-            0: any gain counts.
+            this many standard errors of the per-sample gains (a paired t test, the
+            history's ``val_gain_z``): a PCA start is not left for the noise of a small
+            held-out split. 0: any gain counts; so does any with one held-out sample. A
+            gain carried by one held-out sample far above the rest reads as about 1
+            standard error: lower ``gain_z`` where a few held-out samples dominate.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         precision: "fp32", or "bf16": training's forward passes under CUDA autocast to
             bfloat16 (refused without CUDA); scores, codes and outputs are computed in fp32.

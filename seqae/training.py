@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,10 @@ class TrainConfig:
     # with held-out data, an epoch counts as best only if its per-sample held-out gain over
     # the starting weights is this many standard errors above zero (a paired test, the
     # history's val_gain_z): a start as good as PCA is not left for a gain within the noise
-    # of a small held-out split. 0: any gain counts.
+    # of a small held-out split. 0: any gain counts. Under one held-out sample there is no
+    # spread to test, and any gain counts. A gain carried by one sample far above the others
+    # reads as about 1 standard error however large it is (t statistics do).
+    # patience counts the epochs without a clear better held-out loss.
     gain_z: float = 2.0
     # "constant" lr, or "onecycle" (Smith and Topin 2019, torch's OneCycleLR): a cosine
     # warm-up from lr / 25 to lr over 30% of the steps, then cosine down to lr / 2.5e5, with
@@ -133,10 +137,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs is None:  # the estimators resolve None (a step budget) before this
             raise ValueError("epochs must be an integer >= 1, got None")
-        if isinstance(self.gain_z, bool) or not (
-            isinstance(self.gain_z, (int, float, np.number)) and self.gain_z >= 0
-        ):
-            raise ValueError(f"gain_z must be a number >= 0, got {self.gain_z}")
+        check_gain_z(self.gain_z)
         check_train_numbers(
             self.grad_clip, self.weight_decay, self.batch_size, self.lr, self.epochs, self.patience
         )
@@ -146,6 +147,13 @@ class TrainConfig:
 
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("fp32", "bf16")
+
+
+def check_gain_z(gain_z: Any) -> None:
+    """``gain_z`` must be a number >= 0 (not a bool, a string or NaN)."""
+    number = isinstance(gain_z, (int, float, np.number)) and not isinstance(gain_z, bool)
+    if not (number and gain_z >= 0):
+        raise ValueError(f"gain_z must be a number >= 0, got {gain_z!r}")
 
 
 def check_train_numbers(

@@ -50,7 +50,8 @@ ORION_SOURCE = "Orion 0.7.1, benchmark/results/0.7.1.csv (github.com/sintel-dev/
 
 class PCADetector(SeriesDetector):
     """The baseline: a SeriesDetector whose window model is PCA (16 components, on the CPU
-    whatever ``device`` says)."""
+    whatever ``device`` says), fitted on every training window (``holdout`` unused: PCA
+    chooses no weights on held-out data)."""
 
     def _fit_autoencoder(self, X: np.ndarray, starts: np.ndarray) -> Any:
         from seqae.baselines import PCAWindows
@@ -59,7 +60,8 @@ class PCADetector(SeriesDetector):
 
 
 class PyODDetector(SeriesDetector):
-    """A SeriesDetector whose window model is PyOD's AutoEncoder with its defaults."""
+    """A SeriesDetector whose window model is PyOD's AutoEncoder with its defaults, given
+    every training window (``holdout`` unused: it trains its fixed epochs on all of them)."""
 
     def _fit_autoencoder(self, X: np.ndarray, starts: np.ndarray) -> Any:
         from seqae.bench.peers import PyODWindows
