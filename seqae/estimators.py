@@ -494,7 +494,10 @@ class _Estimator(BaseEstimator):
         if meta.get("history"):
             from io import StringIO
 
-            est.history_ = pd.read_json(StringIO(meta["history"]), orient="split")
+            hist = pd.read_json(StringIO(meta["history"]), orient="split")
+            if "val_gain_z" in hist:  # JSON has no inf: its null is a gain without spread
+                hist["val_gain_z"] = hist["val_gain_z"].astype(float).fillna(np.inf)
+            est.history_ = hist
         return (est, meta, extras) if with_meta else est
 
     # -- internals ------------------------------------------------------------------------

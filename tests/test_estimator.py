@@ -115,11 +115,19 @@ def test_save_and_load_give_the_same_model(fitted, X, tmp_path):
     np.testing.assert_array_equal(again.score(X), fitted.score(X))
     assert again.threshold_ == fitted.threshold_ and again.params == fitted.params
     torch.testing.assert_close(again.mean_, fitted.mean_)
-    assert list(again.history_.columns) == list(fitted.history_.columns)
+    pd.testing.assert_frame_equal(again.history_, fitted.history_, check_exact=False, rtol=1e-9)
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:  # configuration is plain JSON
         assert json.loads(f.metadata()["params"])["cell"] == "gru"
+
+
+def test_an_unbounded_gain_z_survives_save_and_load(X, tmp_path):
+    ae = small().fit(X, **FAST)
+    ae.history_["val_gain_z"] = [np.inf, 0, 3.5]  # inf: a gain without spread (one sample)
+    again = seqae.SequenceAutoencoder.load(ae.save(tmp_path / "m.seqae"))
+    assert again.history_["val_gain_z"].tolist() == [np.inf, 0.0, 3.5]
+    assert again.history_["val_gain_z"].dtype == np.float64
 
 
 def test_a_file_from_a_gpu_loads_for_this_machine_with_its_params_as_passed(fitted, X, tmp_path):
