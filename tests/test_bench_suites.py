@@ -46,7 +46,7 @@ def test_full_suite_has_the_sequence_length_sweep():
     assert sorted(e.params["length"] for e in remember) == [25, 50, 100, 200, 400]
     # the sweep suite's settings (10 epochs taught no cell the task), gated encoders
     # chrono-started for each T; its 5,000 steps up to T = 100, 3x at 200 and 4.8x at 400
-    # (12 batches an epoch), where the cells learned only after 5,500-9,000 steps
+    # (12 batches an epoch), where the cells learned only after 5,500-9,750 steps
     sweep = suites.load("sweep")
     budget = sweep.measure_config(sweep.datasets[-1])
     epochs = {25: 417, 50: 417, 100: 417, 200: 1250, 400: 2000}

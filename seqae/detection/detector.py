@@ -305,11 +305,12 @@ class SeriesDetector(BaseEstimator):
         ae = SequenceAutoencoder(
             self.cell, X.shape[2], seed=self.seed, verbose=self.verbose, **self.autoencoder_params
         )
-        split = last_block(starts, X.shape[1], ae.validation_split)
-        if self.holdout == "random" or split is None:
-            return ae.fit(X)
-        fit_part, held = split
-        return ae.fit(X[fit_part], validation_data=X[held])
+        last = self.holdout == "last"
+        split = last_block(starts, X.shape[1], ae.validation_split) if last else None
+        if split is not None:
+            fit_part, held = split
+            return ae.fit(X[fit_part], validation_data=X[held])
+        return ae.fit(X)  # the autoencoder's own random split
 
     def _smooth_width(self, n_train: int) -> int:
         """The smoothing width: ``smooth``, or 1% of the ``n_train`` training steps."""
