@@ -85,11 +85,24 @@ def _float32(X: np.ndarray, what: str = "X") -> Tensor:
     # np.require: a read-only view (a DataFrame's values) is copied, as torch needs writable
     with np.errstate(over="ignore"):
         x = torch.as_tensor(np.require(X, np.float32, "W"))
+    _check_range(x, what)
+    return x
+
+
+def _raw(X: np.ndarray, what: str = "X") -> Tensor:
+    """``X`` in raw units as a writable tensor: float64 for float64 and wide integer data
+    (standardised in float64 before the model's float32, so an offset such as 1e7 does not
+    swamp a spread of 0.1), float32 otherwise."""
+    if X.dtype == np.float64 or (X.dtype.kind in "iu" and X.dtype.itemsize >= 4):
+        return torch.as_tensor(np.require(X, np.float64, "W"))
+    return _float32(X, what)
+
+
+def _check_range(x: Tensor, what: str) -> None:
     if not bool(torch.isfinite(x).all()):
         raise ValueError(
             f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale it first"
         )
-    return x
 
 
 def _numpy(x: Tensor) -> np.ndarray:
@@ -224,6 +237,11 @@ class _Estimator(BaseEstimator):
     def _fit_normaliser(self, data: TensorData) -> None:
         self.mean_, self.std_ = torch.zeros(()), torch.ones(())
 
+    def _unseen_scores(self, train: TensorData, held: TensorData, scores: np.ndarray) -> np.ndarray:
+        """The threshold's scores of the held-out samples ``held`` by weights that never saw
+        them; ``scores`` (theirs by the fitted model) where no weight saw them."""
+        return scores
+
     def _build_model(self) -> Autoencoder:
         """The model for this estimator's arguments as they stand (no data: nothing resolved)."""
         return self._make_model(self._model_args(None))
@@ -310,8 +328,9 @@ class _Estimator(BaseEstimator):
         new.model_args_ = new._model_args(train, also=(raw, val_raw))
         new.model_ = new._make_model(new.model_args_)
         # All of X, the held-out part too: a PCA start then equals PCA fitted on X, so a
-        # default model is never worse than it. The held-out losses (which epoch is kept)
-        # and the threshold's scores are therefore slightly optimistic for the linear path.
+        # default model is never worse than it. The held-out losses (which epoch is kept) are
+        # therefore slightly optimistic for the linear path; the threshold's scores are not
+        # where the start was kept (_unseen_scores).
         new._start(new.model_, new._normalise(raw) if validation_data is None else train)
         new.history_ = training.fit(
             new.model_, train, new._normalise(val_raw) if n_val else None, cfg
@@ -321,6 +340,8 @@ class _Estimator(BaseEstimator):
             held = new._score_data(val_raw)
         else:  # the held-out samples are part of X: their scores are already there
             held = new.decision_scores_[perm[:n_val].numpy()] if n_val else None
+            if n_val:
+                held = new._unseen_scores(train, val_raw, held)
         new.threshold_ = float(
             np.quantile(new.decision_scores_ if held is None else held, self.threshold_quantile)
         )
@@ -409,6 +430,7 @@ class _Estimator(BaseEstimator):
             # under "extra.": an earlier seqae reading this file passes it over
             scores = np.asarray(self.decision_scores_, np.float64)
             tensors[f"extra.{_FIT_SCORES}"] = torch.from_numpy(scores)
+        hist = self.history_  # written with 15 digits, the most pandas writes
         meta = {
             "format": FORMAT,
             "format_version": str(FORMAT_VERSION),
@@ -416,7 +438,7 @@ class _Estimator(BaseEstimator):
             "params": to_json(self.get_params()),
             "model_args": to_json(self.model_args_),
             "threshold": repr(self.threshold_),
-            "history": self.history_.to_json(orient="split") if self.history_ is not None else "",
+            "history": "" if hist is None else hist.to_json(orient="split", double_precision=15),
             **(extra or {}),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -510,7 +532,10 @@ class _Estimator(BaseEstimator):
         return self._to_data(X, doing)
 
     def _normalise(self, data: TensorData) -> TensorData:
-        return TensorData((data.x - self.mean_) / self.std_, data.lengths)
+        """Standardised in the raw data's precision, then float32 (the model's)."""
+        x = ((data.x - self.mean_) / self.std_).float()
+        _check_range(x, "X, standardised with the training mean and sd,")
+        return TensorData(x, data.lengths)
 
     def _denormalise(self, x: Tensor) -> Tensor:
         return x * self.std_ + self.mean_
@@ -616,7 +641,8 @@ class SequenceAutoencoder(_Estimator):
         compile: ``torch.compile`` the training forward (worth it for long fits on a GPU).
         verbose: a progress bar on a terminal; in a log, up to about 20 lines of epoch losses.
         seed: weights, split and shuffling.
-        threshold_quantile: ``threshold_`` is this quantile of the held-out scores.
+        threshold_quantile: ``threshold_`` is this quantile of the held-out scores (where
+            the PCA start was kept, by PCA of the training part: the start saw them).
 
     Attributes (after ``fit``): ``model_``, ``model_args_`` (the model's resolved
     arguments), ``history_``, ``mean_``, ``std_``, ``threshold_``, ``decision_scores_``,
@@ -684,6 +710,21 @@ class SequenceAutoencoder(_Estimator):
         from seqae.models.sequence import DECODER_INPUTS, GATED_CELLS, SEQUENCE_CELLS, VARIANTS
 
         _choice("cell", self.cell, (*SEQUENCE_CELLS, "convlstm"))
+        for name in ("n_features", "hidden_size", "latent_size", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+        _choice("reverse", self.reverse, (False, True))  # "no" would read as True
+        for name, low in (("noise_level", "> 0"), ("sparsity", ">= 0"), ("beta", ">= 0")):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+            if not ok or not (v > 0 if low == "> 0" else v >= 0) or not np.isfinite(v):
+                raise ValueError(f"{name} must be a number {low}, got {v!r}")
+        if self.noise == "masking" and not self.noise_level < 1:
+            raise ValueError(
+                f"noise='masking' zeroes each value with probability noise_level, which must "
+                f"lie below 1, got {self.noise_level}"
+            )
         if self.decoder_cell is not None:
             _choice("decoder_cell", self.decoder_cell, SEQUENCE_CELLS)
         _choice("decoder_input", self.decoder_input, DECODER_INPUTS)
@@ -797,6 +838,18 @@ class SequenceAutoencoder(_Estimator):
         if getattr(model, "linear_steps", None) is not None:
             model.init_linear(data.x, freeze=True)
 
+    def _unseen_scores(self, train: TensorData, held: TensorData, scores: np.ndarray) -> np.ndarray:
+        # The PCA start saw the held-out samples (it is fitted on all of X). A model that kept
+        # its start is PCA alone: the held-out samples are then scored by PCA of the training
+        # part, as new data will be; else the trained weights never saw them, the linear path
+        # did (their scores slightly low).
+        if getattr(self.model_, "linear_steps", None) is None or self.history_["kept"].any():
+            return scores
+        pca = copy.copy(self)
+        pca.model_ = copy.deepcopy(self.model_)
+        pca.model_.init_linear(train.x, freeze=True)
+        return pca._score_data(held)
+
     def _to_data(self, X: Any, doing: str = "fitting") -> tuple[TensorData, dict]:
         form: dict[str, Any] = {}
         if isinstance(X, pd.DataFrame):
@@ -821,7 +874,7 @@ class SequenceAutoencoder(_Estimator):
         form.setdefault("kind", "array")
         self._check_shape(X.shape[0], X.shape[1], X.shape[2:])
         _check_finite(X, doing=doing)
-        return TensorData(_float32(X)), form
+        return TensorData(_raw(X)), form
 
     def _ragged(self, seqs: list, doing: str) -> tuple[TensorData, dict]:
         if self._video:
@@ -836,12 +889,14 @@ class SequenceAutoencoder(_Estimator):
             if a.ndim != 2:
                 raise ValueError(f"sequence {i} must be (T, F) or (T,), got shape {a.shape}")
             _check_finite(a, f"sequence {i}", doing)
-            arrays.append(_float32(a, f"sequence {i}").numpy())
+            arrays.append(_raw(a, f"sequence {i}").numpy())
         self._check_shape(
             len(arrays), min((a.shape[0] for a in arrays), default=0), {a.shape[1:] for a in arrays}
         )
         lengths = torch.tensor([a.shape[0] for a in arrays])
-        x = torch.zeros(len(arrays), int(lengths.max()), arrays[0].shape[1])
+        wide = any(a.dtype == np.float64 for a in arrays)
+        shape = (len(arrays), int(lengths.max()), arrays[0].shape[1])
+        x = torch.zeros(shape, dtype=torch.float64 if wide else torch.float32)
         for i, a in enumerate(arrays):
             x[i, : a.shape[0]] = torch.from_numpy(a)
         return TensorData(x, lengths), {"kind": "list", "squeeze": squeeze}
@@ -876,9 +931,10 @@ class SequenceAutoencoder(_Estimator):
         else:
             vals = x.reshape(-1, x.shape[-1])
         std = vals.std(dim=0)
-        # constant: a spread below float32's resolution of the feature's values (not a fixed
-        # 1e-8, which called data in small units such as 1e-9 constant)
-        varies = std > 1e-7 * vals.abs().amax(dim=0)
+        # constant: a spread below the resolution of the feature's values in their precision
+        # (not a fixed 1e-8, which called data in small units such as 1e-9 constant)
+        resolution = 1e-7 if vals.dtype == torch.float32 else 1e-15
+        varies = std > resolution * vals.abs().amax(dim=0)
         self.mean_, self.std_ = vals.mean(dim=0), torch.where(varies, std, torch.ones_like(std))
 
     def _from_tensor(self, x: Tensor, lengths: Tensor | None, form: dict) -> Any:

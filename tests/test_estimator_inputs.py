@@ -227,6 +227,38 @@ def test_data_in_tiny_and_huge_units():
     assert _small().fit(flat).std_[1] == 1.0  # a constant feature is left unscaled
 
 
+@pytest.mark.parametrize("linear", ["auto", False])
+def test_float64_data_far_from_zero_keeps_its_spread(linear):
+    X = sine_mixture(60, T, n_features=F, seed=0).astype(np.float64)  # sd about 0.7
+    errors = []
+    for offset in (0.0, 1e7):  # float32 spacing at 1e7 is 1.0: cast first, the signal went
+        ae = _small(linear=linear).fit(X + offset)
+        rec = ae.reconstruct(X[:8] + offset)
+        assert rec.dtype == np.float64  # the input's precision back
+        errors.append(float(((rec - offset - X[:8]) ** 2).mean()))
+        np.testing.assert_allclose(ae.score(X[:8] + offset).mean(), errors[-1], rtol=1e-6)
+    np.testing.assert_allclose(errors[1], errors[0], rtol=1e-3)  # was 3000x worse
+    if linear is False:  # lists too (a linear path takes the training length only)
+        assert ae.reconstruct([X[0] + 1e7, X[1, :5] + 1e7])[1].dtype == np.float64
+
+
+def test_the_threshold_is_set_on_scores_of_weights_that_never_saw_them():
+    rng = np.random.default_rng(0)
+
+    def ar1(n):  # rough (N, 30, 2) sequences: PCA's error on them is far below in-sample
+        x = np.zeros((n, 30, 2))
+        e = rng.standard_normal((n, 30, 2))
+        for t in range(1, 30):
+            x[:, t] = 0.8 * x[:, t - 1] + e[:, t]
+        return x
+
+    train, fresh = ar1(60), ar1(2000)
+    ae = seqae.SequenceAutoencoder("rnn", 2, threshold_quantile=0.9, verbose=False).fit(train)
+    assert not ae.history_["kept"].any()  # ended on its PCA start
+    share = ae.predict(fresh).mean()
+    assert share < 0.4, share  # about 0.1 is asked for; the start's own held-out scores: 0.98
+
+
 def test_linear_auto_looks_at_the_held_out_sequences_too():
     rng = np.random.default_rng(0)
     ae = _small().fit(

@@ -60,7 +60,9 @@ def test_fit_overrides_are_checked_and_leave_the_params_alone(X):
 
 
 def test_pyod_names(X):
-    ae = seqae.SequenceAutoencoder("gru", hidden_size=6, latent_size=3, **FAST).fit(X)
+    # no linear path: its weights never saw the held-out part (see test_estimator's threshold)
+    ae = seqae.SequenceAutoencoder("gru", hidden_size=6, latent_size=3, linear=False, **FAST)
+    ae.fit(X)
     np.testing.assert_array_equal(ae.decision_function(X), ae.score(X))
     # PyOD's decision_scores_: the training data's scores, one per sample of X, in its order
     assert ae.decision_scores_.shape == (len(X),)
@@ -113,6 +115,31 @@ def test_training_numbers_are_checked_at_construction_and_in_fit(X, kwargs, matc
         seqae.ImageAutoencoder(**kwargs)
     with pytest.raises(ValueError, match=match):  # before any work (batch_size=0 divided)
         seqae.SequenceAutoencoder(verbose=False).fit(X, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"hidden_size": 0}, "hidden_size must be a whole number >= 1, got 0"),
+        ({"latent_size": 2.5}, "latent_size must be a whole number >= 1, got 2.5"),
+        ({"num_layers": 0}, "num_layers must be a whole number >= 1"),
+        ({"n_features": "2"}, "n_features must be a whole number >= 1, got '2'"),
+        ({"hidden_size": True}, "hidden_size must be a whole number"),
+        ({"reverse": "no"}, "unknown reverse 'no'"),
+        ({"noise_level": -1}, "noise_level must be a number > 0"),
+        ({"sparsity": float("nan")}, "sparsity must be a number >= 0"),
+        ({"beta": -0.5}, "beta must be a number >= 0"),
+        ({"noise": "masking", "noise_level": 1.0}, "must lie below 1"),
+    ],
+)
+def test_model_sizes_and_weights_are_checked_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        seqae.SequenceAutoencoder(**kwargs)
+    ae = seqae.SequenceAutoencoder(hidden_size=8)
+    with pytest.raises(ValueError, match=match):  # and by set_params, which changes nothing
+        ae.set_params(**kwargs)
+    assert ae.hidden_size == 8 and ae.reverse is True
+    seqae.SequenceAutoencoder(n_features=np.int64(2), reverse=np.bool_(False))  # NumPy's: fine
 
 
 def test_option_combinations_that_cannot_work_are_refused_at_construction():
