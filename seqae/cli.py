@@ -470,6 +470,17 @@ def _folder(path: str | Path) -> Path:
     return p
 
 
+def _train_until(text: str) -> int | str:
+    """``--train-until``: a whole number is a count of rows, anything else a time."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not (number >= 0 and number.is_integer()):  # -5 is no year, 0.5 no row count
+        raise SeqaeError(f"train_until must be a positive number of rows or a time, got {text}")
+    return int(number)
+
+
 @cli.command("detect")
 @click.argument("series_csv", metavar="SERIES.csv", type=click.Path(dir_okay=False))
 @click.option("--column", default=None, help="The value column (default: the only numeric one).")
@@ -513,21 +524,29 @@ def detect(
     from seqae.detection.io import read_series
 
     if plot:
+        import shutil
+
+        import matplotlib
         from matplotlib.backend_bases import FigureCanvasBase
 
         kinds = FigureCanvasBase.get_supported_filetypes()
-        if Path(plot).suffix.lstrip(".").lower() not in kinds:
+        kind = Path(plot).suffix.lstrip(".").lower()
+        if kind not in kinds:
             raise SeqaeError(
                 f"--plot {plot}: name a picture file, ending in one of "
                 + ", ".join(f".{k}" for k in sorted(kinds))
+            )
+        tex = matplotlib.rcParams["pgf.texsystem"]
+        if kind == "pgf" and shutil.which(tex) is None:  # found out only after the fit
+            raise SeqaeError(
+                f"--plot {plot}: a .pgf figure needs {tex} (LaTeX), which is not installed; "
+                "name a .pdf, .svg or .png file"
             )
         if Path(plot).resolve() == Path(out).resolve():
             raise SeqaeError(f"--plot and --out are both {out}; give the figure another name")
     _refuse_to_overwrite([Path(out), *([Path(plot)] if plot else [])], force)
     series = read_series(series_csv, column, timestamp)
-    until: object = None
-    if train_until is not None:
-        until = int(train_until) if train_until.strip().isdigit() else train_until
+    until = None if train_until is None else _train_until(train_until)
     det = SeriesDetector(cell, window=window, threshold=threshold, seed=seed, verbose=not quiet)
     det.fit(series, train_until=until)
     scores = det.score_points(series)
@@ -536,7 +555,10 @@ def detect(
     if plot:
         from seqae.detection.io import plot_detection
 
-        plot_detection(series, scores, found, _folder(plot))
+        try:
+            plot_detection(series, scores, found, _folder(plot))
+        except ValueError as exc:  # after the fit: say that its intervals are kept
+            raise SeqaeError(f"{exc}; the intervals are in {out}") from None
     if not quiet:
         click.echo(
             f"{len(found)} anomalous interval(s) in {len(series):,} steps (window "

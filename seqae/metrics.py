@@ -11,8 +11,9 @@ anomalous; labels and flags one bool per step.
   detection that overlaps no true event is a false positive; pooled over signals as
   ``2 sum(tp) / (2 sum(tp) + sum(fp) + sum(fn))``. One difference at the ends: Orion's
   ``_overlap`` is strict, ``(t.start - f.end) * (t.end - f.start) < 0``, so two events that
-  share only an end step, or a one-step event, do not overlap there; here (the default)
-  they do, as inclusive intervals. ``strict=True`` counts as Orion does.
+  share only an end step do not overlap there, nor does a one-step event on the other's
+  first or last step (one strictly inside it does); here (the default) they do, as
+  inclusive intervals. ``strict=True`` counts as Orion does.
 - ``point_adjusted_f1``: a true event counts as found at every step once any of its steps is
   flagged (Xu et al., WWW 2018). It inflates scores: a single flag anywhere in a long event
   counts as the whole event, so a random detector scores well on long events (Kim et al.,
@@ -48,7 +49,8 @@ def _overlaps(a: Event, b: Event) -> bool:
 
 
 def _overlaps_strictly(a: Event, b: Event) -> bool:
-    """Orion's ``_overlap``: a shared end step, or a one-step event, is no overlap."""
+    """Orion's ``_overlap``: a shared end step, or a one-step event on the other's first or
+    last step, is no overlap."""
     return (a[0] - b[1]) * (a[1] - b[0]) < 0
 
 
@@ -170,5 +172,9 @@ def ucr_top1(scores: np.ndarray, train_end: int, anomaly: Sequence[int], margin:
     if not 0 <= train_end < s.size:
         raise ValueError(f"train_end must lie in [0, {s.size}), got {train_end}")
     start, end = _check_events([anomaly], "anomaly")[0]
+    if np.isnan(s[train_end:]).all():
+        raise ValueError(
+            f"scores after train_end={train_end} hold no number (all NaN); pass test scores"
+        )
     top = train_end + int(np.nanargmax(s[train_end:]))
     return start - margin <= top <= end + margin

@@ -108,3 +108,10 @@ def test_malformed_ucr_anomaly_files(tmp_path, name, text, match):
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         load_ucr_anomaly(path)
+
+
+def test_a_channel_name_in_any_case(tiny_nasa):
+    ch = load_nasa("a-1", root=tiny_nasa)  # was: no channel 'a-1', did you mean 'T-1'?
+    assert ch.channel == "A-1" and ch.test.shape == (80, 3)
+    with pytest.raises(ValueError, match=r"no channel 'a-9'.*Did you mean 'A-1'"):
+        load_nasa("a-9", root=tiny_nasa)

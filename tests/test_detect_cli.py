@@ -81,7 +81,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, one_line_error):
     one_line_error(_run(zoned, "--train-until", "2025-12-31", "--window", "2"), "before the")
     for until in ("0", "301"):  # a position outside the series: nothing or more to train on
         one_line_error(_run(sines, "--train-until", until), "train_until must lie in (0, 300]")
-    one_line_error(_run(sines, "--train-until", "-5"), "not a position", "no ")
+    for until in ("-5", "2.5", "nan"):  # was: -5 read as the year -5
+        one_line_error(
+            _run(sines, "--train-until", until),
+            "train_until must be a positive number of rows or a time",
+            f"got {until}",
+        )
+    one_line_error(_run(sines, "--train-until", "soon"), "not a position", "no ")
 
 
 def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
@@ -125,3 +131,46 @@ def test_a_small_csv_end_to_end(tmp_path):
     assert "anomalous interval(s) in 600 steps" in res.output
     found = pd.read_csv(out)
     assert ((found["start"] <= 409) & (found["end"] >= 400)).any(), found
+
+
+def test_a_figure_that_cannot_be_written_is_one_line(tmp_path, one_line_error, monkeypatch):
+    import shutil
+
+    from matplotlib.figure import Figure
+
+    sines = _csv(tmp_path, "value\n" + "\n".join(f"{v:.5f}" for v in np.sin(np.arange(300) / 5)))
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if "latex" in name else real_which(name))
+    pgf = tmp_path / "p.pgf"  # matplotlib lists .pgf, and needs LaTeX to write it
+    one_line_error(_run(sines, "--plot", pgf, "--out", tmp_path / "a.csv"), ".pgf", "LaTeX")
+    assert not pgf.exists() and not (tmp_path / "a.csv").exists()  # refused before the fit
+
+    def fails(self, *args, **kwargs):
+        raise RuntimeError("'xelatex' not found; install it")
+
+    monkeypatch.setattr(Figure, "savefig", fails)  # a failure only savefig finds
+    fig, out = tmp_path / "p.png", tmp_path / "b.csv"
+    fig.write_bytes(b"an earlier figure")
+    res = _run(sines, "--plot", fig, "--out", out, "--force", "--quiet")
+    one_line_error(res, f"cannot write the figure {fig}", "'xelatex' not found", str(out))
+    assert fig.read_bytes() == b"an earlier figure" and out.is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp
+
+
+def test_a_timestamp_column_in_any_case(tmp_path):
+    from seqae.detection.io import read_series
+
+    s = read_series(_csv(tmp_path, "Timestamp,value\n2026-01-01,1\n2026-01-02,2\n"))
+    assert isinstance(s.index, pd.DatetimeIndex) and s.name == "value"  # was: two columns
+    s = read_series(_csv(tmp_path, "TIMESTAMP,value\n1222819200,1\n1222819500,2\n"))
+    assert s.index[0] == pd.Timestamp("2008-10-01") and s.tolist() == [1.0, 2.0]
+
+
+def test_a_missing_value_is_shown_plainly(tmp_path):
+    from seqae.detection.io import read_series
+
+    with pytest.raises(ValueError, match=r":3: .*\(first nan\); fill") as err:
+        read_series(_csv(tmp_path, "value\n1\n\n2\n"))
+    assert "np.float64" not in str(err.value)
+    with pytest.raises(ValueError, match=r"\(first 'abc'\)"):
+        read_series(_csv(tmp_path, "value\n1\nabc\n2\n"))

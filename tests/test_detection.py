@@ -1,6 +1,7 @@
 """SeriesDetector end to end on a labelled synthetic series; thresholds and pruning by hand."""
 
 import copy
+import importlib
 import json
 
 import numpy as np
@@ -308,10 +309,132 @@ def test_holdout_last_validates_on_a_later_block_of_the_training_part(series, mo
     seqae.SeriesDetector("lstm", window=40, stride=4, holdout="last", **QUICK).fit(values)
     # 241 windows (starts 0..960): 24 held out (starts 868..960), the 9 before them reach in
     assert seen["fit"].shape == (208, 40, 1) and seen["held"].shape == (24, 40, 1)
-    v = values.to_numpy(np.float32)
+    v = values.to_numpy(np.float64)
+    v = (v - v.mean(axis=0)).astype(np.float32)  # centred on the training mean, in float64
     np.testing.assert_array_equal(seen["fit"][-1, :, 0], v[828:868, 0])
     np.testing.assert_array_equal(seen["held"][0, :, 0], v[868:908, 0])
     seqae.SeriesDetector("lstm", window=40, stride=4, holdout="random", **QUICK).fit(values)
     assert seen["held"] is None and len(seen["fit"]) == 241  # the autoencoder's own split
     with pytest.raises(ValueError, match="holdout"):
         seqae.SeriesDetector(holdout="first")
+
+
+def test_train_until_after_the_series_ends_is_refused():
+    from seqae.detection.detector import SeriesDetector
+
+    times = pd.date_range("2026-03-01", periods=48, freq="h")
+    assert SeriesDetector._n_train("2026-03-02 23:00", times) == 48  # the last time: all
+    with pytest.raises(ValueError, match=r"is after the series ends \(2026-03-02 23:00:00\)"):
+        SeriesDetector._n_train("2026-03-05", times)  # was: taken as all of it
+
+
+def test_cells_are_the_sequence_ones():
+    with pytest.raises(ValueError, match=r"'convlstm' reads frames.*'rnn', 'jordan', 'lstm'"):
+        seqae.SeriesDetector(cell="convlstm")  # was: accepted, then failed at fit
+    with pytest.raises(ValueError, match=r"'convlstm' reads frames"):
+        seqae.SeriesDetector().set_params(cell="convlstm")
+    with pytest.raises(ValueError, match="Did you mean 'lstm'"):
+        seqae.SeriesDetector(cell="lstn")
+    assert seqae.SeriesDetector(cell="bilstm").cell == "bilstm"
+
+
+TINY = {"window": 25, "hidden_size": 8, "latent_size": 4, "epochs": 3}
+
+
+def _sines(n: int = 300, seed: int = 0) -> np.ndarray:
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / 25) + 0.3 * np.random.default_rng(seed).standard_normal(n)
+
+
+def test_dataframe_columns_must_match_the_fitted_names(tmp_path):
+    x = _sines()
+    df = pd.DataFrame({"a": x, "b": np.roll(x, 5)})
+    det = seqae.SeriesDetector(**TINY).fit(df, train_until=200)
+    assert det.feature_names_in_.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match=r"are \['b', 'a'\]; .*fitted on \['a', 'b'\]"):
+        det.score_points(df[["b", "a"]])  # was: scored, wrongly
+    with pytest.raises(ValueError, match=r"are \['a', 'c'\]"):
+        det.detect(df.rename(columns={"b": "c"}))
+    det.score_points(df.to_numpy())  # arrays are not checked, as in scikit-learn
+    again = seqae.SeriesDetector.load(det.save(tmp_path / "d.seqae"))
+    assert again.feature_names_in_.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match="fitted on"):
+        again.score_points(df[["b", "a"]])
+    state = json.loads(
+        SequenceAutoencoder.load(tmp_path / "d.seqae", with_meta=True)[1]["detector"]
+    )
+    del state["feature_names_in_"]  # a file of an earlier seqae: no names, no check
+    old = det.autoencoder_.save(tmp_path / "old.seqae", extra={"detector": json.dumps(state)})
+    old = seqae.SeriesDetector.load(old)
+    assert not hasattr(old, "feature_names_in_")
+    old.score_points(df[["b", "a"]])
+    det.fit(df.to_numpy(), train_until=200)  # refitted on an array: no names left over
+    assert not hasattr(det, "feature_names_in_")
+    det.score_points(df[["b", "a"]])
+    det.fit(df.set_axis([0, 1], axis=1), train_until=200)  # names that are not strings
+    assert not hasattr(det, "feature_names_in_")
+
+
+def test_save_is_silent_and_scores_writable(tmp_path, monkeypatch):
+    import warnings
+
+    import torch
+
+    det = seqae.SeriesDetector(**TINY).fit(_sines(), train_until=200)
+    assert det.decision_scores_.flags.writeable  # pandas 3's rolling means are read-only
+    assert det.score_points(_sines()).flags.writeable
+    det.decision_scores_.setflags(write=False)
+    given = []
+    from_numpy = torch.from_numpy
+    monkeypatch.setattr(torch, "from_numpy", lambda a: given.append(a) or from_numpy(a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was: "The given NumPy array is not writable"
+        det.save(tmp_path / "d.seqae")
+    assert given and all(a.flags.writeable for a in given)  # torch warns only once a run
+
+
+def test_scores_do_not_depend_on_an_offset(tmp_path, monkeypatch):
+    # float32 windows of 1e7 + x keep steps of 1: the signal was lost before standardising
+    x = _sines()
+    det = seqae.SeriesDetector(**TINY).fit(x, train_until=200)
+    near = det.score_points(x)
+    far = seqae.SeriesDetector(**TINY).fit(x + 1e7, train_until=200)
+    assert far.center_ == pytest.approx([1e7 + x[:200].mean()])
+    np.testing.assert_allclose(far.score_points(x + 1e7), near, rtol=1e-4)
+    again = seqae.SeriesDetector.load(far.save(tmp_path / "far.seqae"))
+    np.testing.assert_allclose(again.score_points(x + 1e7), near, rtol=1e-4)
+    state = json.loads(
+        SequenceAutoencoder.load(tmp_path / "far.seqae", with_meta=True)[1]["detector"]
+    )
+    del state["center_"]  # a file of an earlier seqae: not centred
+    old = far.autoencoder_.save(tmp_path / "old.seqae", extra={"detector": json.dumps(state)})
+    assert seqae.SeriesDetector.load(old).center_.tolist() == [0.0]
+    # on a series near zero mean, the scores are those of the windows left uncentred
+    w = importlib.import_module("seqae.data.windows")  # seqae.data.windows is the function
+    center, cut = x[:200].mean(), w.windows
+    monkeypatch.setattr(w, "windows", lambda data, *a, **k: cut(data + center, *a, **k))
+    uncentred = seqae.SeriesDetector(**TINY).fit(x, train_until=200).score_points(x)
+    np.testing.assert_allclose(uncentred, near, rtol=1e-5)
+
+
+def test_a_timestamp_column_in_any_case():
+    from seqae.detection.detector import _as_series
+
+    times = pd.date_range("2026-01-01", periods=6, freq="h").strftime("%Y-%m-%d %H:%M")
+    for name in ("Timestamp", "TIMESTAMP"):
+        values, index = _as_series(pd.DataFrame({name: times, "value": np.arange(6.0)}))
+        assert values.shape == (6, 1) and index[1] == pd.Timestamp("2026-01-01 01:00")
+    epoch = 1_222_819_200 + 300 * np.arange(6)  # numbers: were a second feature
+    values, index = _as_series(pd.DataFrame({"Timestamp": epoch, "value": np.arange(6.0)}))
+    assert values.shape == (6, 1) and index[0] == pd.Timestamp("2008-10-01")
+
+
+def test_intervals_refuse_nan_scores_and_a_wrong_index(fitted):
+    scores = np.zeros(100)
+    scores[40] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or inf values, first at step 40"):
+        fitted.intervals(scores)  # was: no events, silently
+    times = pd.date_range("2026-01-01", periods=99, freq="h")
+    with pytest.raises(ValueError, match="index has 99 entries and scores 100"):
+        fitted.intervals(np.zeros(100), times)  # was: a bare IndexError, or none
+    assert fitted.intervals(np.zeros(99), times).empty

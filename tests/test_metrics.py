@@ -72,3 +72,21 @@ def test_ucr_top1_rule():
     assert not M.ucr_top1(s, 500, (700, 710))
     with pytest.raises(ValueError, match="train_end"):
         M.ucr_top1(s, 1000, (700, 710))
+
+
+def test_strict_overlap_misses_only_a_one_step_event_on_an_end():
+    # the docstring said a one-step event never overlaps; Orion misses it only on an end step
+    assert M.segment_counts([(5, 5)], [(5, 9)], strict=True).tp == 0  # on the first step
+    assert M.segment_counts([(9, 9)], [(5, 9)], strict=True).tp == 0  # on the last
+    assert M.segment_counts([(7, 7)], [(5, 9)], strict=True).tp == 1  # inside: found
+    assert M.segment_counts([(0, 20)], [(7, 7)], strict=True).tp == 1  # a one-step detection
+    assert "nor does a one-step event on the other's" in " ".join(M.__doc__.split())
+
+
+def test_ucr_top1_refuses_scores_without_a_number():
+    s = np.full(1000, np.nan)
+    s[:500] = 1.0  # numbers in the training part only
+    with pytest.raises(ValueError, match="scores after train_end=500 hold no number"):
+        M.ucr_top1(s, 500, (700, 710))  # was: numpy's "All-NaN slice encountered"
+    s[800] = 2.0
+    assert not M.ucr_top1(s, 500, (600, 650))  # one number is enough

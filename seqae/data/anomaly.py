@@ -92,18 +92,21 @@ def nasa_channels(spacecraft: str, root: str | Path | None = None) -> list[str]:
 
 
 def load_nasa(channel: str, root: str | Path | None = None) -> NasaChannel:
-    """One SMAP/MSL channel by name ("A-1", "C-1"); ``root`` holds train/, test/ and the labels.
+    """One SMAP/MSL channel by name ("A-1", "C-1", in any case); ``root`` holds train/, test/
+    and the labels.
 
     ``root`` defaults to ``nasa-smap-msl/`` in the shared data folder or the download cache.
     A channel listed more than once (P-2) gets the spans of all its rows.
     """
     base = _root(root)
     df = _labels(base)
+    known = list(dict.fromkeys(df["chan_id"]))
+    channel = next((c for c in known if c.upper() == channel.upper()), channel)  # a-1: A-1
     rows = df[df["chan_id"] == channel]
     if rows.empty:
         from seqae._registry import did_you_mean
 
-        hint = did_you_mean(channel, list(df["chan_id"]))
+        hint = did_you_mean(channel.upper(), known)
         raise ValueError(f"no channel {channel!r} in {base / LABELS}.{hint}")
     events = [s for text in rows["anomaly_sequences"] for s in _spans(text, base / LABELS, channel)]
     train, test = _array(base / "train", channel), _array(base / "test", channel)

@@ -22,6 +22,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from seqae.data.windows import feature_columns
 from seqae.detection import thresholds as th
 from seqae.metrics import events_from_flags
 
@@ -60,23 +61,31 @@ def choose_window(values: np.ndarray) -> int:
 def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
     """``(T, F)`` float64 values and the index (timestamps when the input has them).
 
-    A DataFrame's time is its first datetime column, else a column named "timestamp" (epoch
-    numbers, dates written as digits or step numbers, see
+    A DataFrame's time is its first datetime column, else a column named "timestamp" in any
+    case (epoch numbers, dates written as digits or step numbers, see
     :func:`~seqae.detection.io.as_times`); never a feature, nor
     is a label column (``LABEL_COLUMNS``). Times must not go backwards; NaN and inf are
     refused, naming the first step.
     """
-    from seqae.data.windows import _as_matrix, check_finite
-    from seqae.detection.io import as_times
+    values, index, _ = _features(series)
+    return values, index
 
+
+def _features(series: Any) -> tuple[np.ndarray, pd.Index, np.ndarray | None]:
+    """:func:`_as_series` and a DataFrame's feature columns (None for other inputs)."""
+    from seqae.data.windows import _as_matrix, check_finite
+    from seqae.detection.io import as_times, time_column
+
+    names = None
     if isinstance(series, pd.DataFrame):
         times = [c for c in series.columns if pd.api.types.is_datetime64_any_dtype(series[c])]
-        if times or "timestamp" in series.columns:
-            name = times[0] if times else "timestamp"
+        name = times[0] if times else time_column(series.columns)
+        if name is not None:
             index = as_times(series[name])  # None: step numbers, the rows stay positions
             series = series.drop(columns=name)
             if index is not None:
                 series = series.set_index(index)
+        names = np.asarray(feature_columns(series), dtype=object)
     values, index, _ = _as_matrix(series)
     if len(values) == 0:
         raise ValueError("the series is empty: got 0 steps")
@@ -92,7 +101,7 @@ def _as_series(series: Any) -> tuple[np.ndarray, pd.Index]:
             f"{index[back]}); sort it by time first (sort_index() or sort_values)"
         )
     check_finite(values, index)
-    return values, index
+    return values, index, names
 
 
 def last_block(starts: np.ndarray, window: int, share: float) -> tuple[slice, slice] | None:
@@ -145,9 +154,12 @@ class SeriesDetector(BaseEstimator):
             ``n_features`` (the series') and ``threshold_quantile`` (see ``threshold``, ``q``).
 
     Attributes (after ``fit``): ``autoencoder_``, ``window_``, ``stride_``, ``smooth_``,
-    ``n_train_``, ``n_features_``, ``scale_`` (each feature's training sd, the unit of its
-    errors), ``decision_scores_`` (the training part's step scores), ``threshold_`` (a
-    level for "quantile" and "pot", None for the windowed thresholds).
+    ``n_train_``, ``n_features_``, ``center_`` (each feature's training mean, taken off in
+    float64 before the float32 windows, so an offset such as 1e7 keeps a spread of 0.1),
+    ``scale_`` (each feature's training sd, the unit of its errors), ``decision_scores_``
+    (the training part's step scores), ``threshold_`` (a level for "quantile" and "pot",
+    None for the windowed thresholds); ``feature_names_in_`` when fitted on a DataFrame with
+    string column names (a DataFrame scored later must have the same, in the same order).
     """
 
     def __init__(
@@ -180,6 +192,7 @@ class SeriesDetector(BaseEstimator):
         """Checks that need no data, run at construction and by ``set_params``."""
         from seqae._registry import check_choice, did_you_mean
         from seqae.estimators import SequenceAutoencoder
+        from seqae.models.sequence import SEQUENCE_CELLS
 
         if "n_features" in self.autoencoder_params:
             raise ValueError("n_features is the series' feature count; do not pass it")
@@ -198,6 +211,12 @@ class SeriesDetector(BaseEstimator):
                 f"SeriesDetector got unknown argument(s) {'; '.join(parts)} (its own: "
                 f"{', '.join(own)}; and any SequenceAutoencoder argument)"
             )
+        if self.cell == "convlstm":
+            raise ValueError(
+                "cell='convlstm' reads frames (N, T, C, Hs, Ws), not a series; a SeriesDetector's "
+                f"cell is one of {', '.join(map(repr, SEQUENCE_CELLS))}"
+            )
+        check_choice("cell", self.cell, SEQUENCE_CELLS)
         SequenceAutoencoder(self.cell, **self.autoencoder_params)  # their values
         check_choice("threshold", self.threshold, THRESHOLDS)
         check_choice("prune_scope", self.prune_scope, PRUNE_SCOPES)
@@ -247,7 +266,8 @@ class SeriesDetector(BaseEstimator):
     def fit(self, series: Any, y: Any = None, train_until: Any = None) -> SeriesDetector:
         """Fit on ``series[:train_until]`` (a position, or a timestamp: steps up to it).
 
-        ``train_until=None`` trains on the whole series (as Orion's benchmark does on NAB).
+        ``train_until=None`` trains on the whole series (as Orion's benchmark does on NAB);
+        a position past its length, or a time before its start or after its end, is refused.
         ``y`` is ignored (scikit-learn passes labels there); a single number or time in its
         place is refused: ``fit(series, 2000)`` meant ``train_until=2000``.
         """
@@ -259,9 +279,10 @@ class SeriesDetector(BaseEstimator):
                 f"train_until={y!r} by name"
             )
 
-        values, index = _as_series(series)
+        values, index, names = _features(series)
         n_train = self._n_train(train_until, index)
         train = values[:n_train]
+        center = train.mean(axis=0)  # (F,) float64: the float32 windows keep small spreads
         window = self.window or choose_window(train)
         if window > n_train:
             raise ValueError(
@@ -271,16 +292,21 @@ class SeriesDetector(BaseEstimator):
         stride = self.stride or max(1, window // 10)
         # set on a copy, then on self once all succeeded: a fit that raises changes nothing
         new = copy.copy(self)
-        w = windows(train, window, stride)
+        w = windows(train - center, window, stride)
         new.autoencoder_ = self._fit_autoencoder(w.X, w.starts)
         new.window_, new.stride_, new.n_train_ = window, stride, n_train
         new.smooth_ = self._smooth_width(n_train)
         new.n_features_ = values.shape[1]
+        new.center_ = center
         sd = train.std(axis=0)
         new.scale_ = np.where(sd > 0, sd, 1.0)  # (F,) errors in training sd, feature by feature
         new.decision_scores_ = new._scores(train)
         new.threshold_ = new.threshold_level()
         self.__dict__.update(new.__dict__)
+        if names is not None and all(isinstance(c, str) for c in names):
+            self.feature_names_in_ = names  # as scikit-learn: string column names only
+        else:  # none now: a check left from an earlier fit would refuse the right columns
+            self.__dict__.pop("feature_names_in_", None)
         return self
 
     def threshold_level(self) -> float | None:
@@ -345,6 +371,11 @@ class SeriesDetector(BaseEstimator):
         n = int((index <= ts).sum())
         if n == 0:
             raise ValueError(f"train_until={ts} is before the series starts ({index[0]})")
+        if ts > index[-1]:
+            raise ValueError(
+                f"train_until={ts} is after the series ends ({index[-1]}); pass None to train "
+                "on all of it"
+            )
         return n
 
     # -- scores and events ----------------------------------------------------------------
@@ -354,6 +385,7 @@ class SeriesDetector(BaseEstimator):
         windows covering it of |x - reconstruction|, each feature in its training sd."""
         from seqae.data.windows import windows
 
+        values = values - self.center_  # float64, before the float32 windows (see fit)
         L, T = self.window_, len(values)
         sums, counts = np.zeros(T), np.zeros(T)
         for first in range(0, T - L + 1, SCORE_CHUNK):
@@ -366,7 +398,7 @@ class SeriesDetector(BaseEstimator):
             counts[first : first + len(part)] += w.to_series(ones, reduce="sum").to_numpy()
         per_step = sums / counts
         smoothed = pd.Series(per_step).rolling(self.smooth_, center=True, min_periods=1)
-        return smoothed.mean().to_numpy()
+        return smoothed.mean().to_numpy(np.float64, copy=True)  # writable (pandas 3: not)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "autoencoder_"):
@@ -374,9 +406,16 @@ class SeriesDetector(BaseEstimator):
 
     def score_points(self, series: Any) -> np.ndarray:
         """One anomaly score per step ``(T,)``: the smoothed mean absolute reconstruction
-        error, each feature's error in its training standard deviation (``scale_``)."""
+        error, each feature's error in its training standard deviation (``scale_``). A
+        DataFrame must have the fitted feature columns (``feature_names_in_``) in their order."""
         self._check_fitted()
-        values, _ = _as_series(series)
+        values, _, names = _features(series)
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is not None and names is not None and list(names) != list(fitted):
+            raise ValueError(  # else the same count in another order gives wrong scores
+                f"the DataFrame's feature columns are {list(names)}; this detector was fitted "
+                f"on {list(fitted)}; pass the same columns in the same order"
+            )
         if values.shape[1] != self.n_features_:
             raise ValueError(
                 f"the series has {values.shape[1]} features; this detector was fitted on "
@@ -417,9 +456,22 @@ class SeriesDetector(BaseEstimator):
         """:meth:`detect` from step scores already computed (``score_points``): threshold,
         pad and merge; "dynamic" and "sigma" prune weak events (over the series, or per
         window with ``prune_scope="window"``). ``index``: the series' index, for the time
-        columns."""
+        columns. Scores that are not finite, or an index of another length, are refused."""
         self._check_fitted()
         scores = np.asarray(scores, dtype=float)
+        if scores.ndim != 1:
+            raise ValueError(f"scores must be one per step (T,), got shape {scores.shape}")
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            raise ValueError(
+                f"scores hold {int(bad.sum())} NaN or inf values, first at step "
+                f"{int(np.argmax(bad))}; pass the finite scores of score_points"
+            )
+        if index is not None and len(index) != len(scores):
+            raise ValueError(
+                f"index has {len(index)} entries and scores {len(scores)}; pass the index of "
+                "the series that was scored"
+            )
         events = self._events(scores)
         df = pd.DataFrame(
             {
@@ -455,14 +507,18 @@ class SeriesDetector(BaseEstimator):
             "n_train_": self.n_train_,
             "n_features_": self.n_features_,
             "scale_": self.scale_.tolist(),
+            "center_": self.center_.tolist(),
             "threshold_": self.threshold_,
         }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = list(self.feature_names_in_)
         from seqae.estimators import to_json
 
         scores = {}  # none from a file of an earlier seqae: saved without them again
         if self.decision_scores_ is not None:
+            # a copy: torch warns on a read-only array (pandas 3's rolling means are)
             scores["decision_scores"] = torch.from_numpy(
-                np.asarray(self.decision_scores_, np.float64)
+                np.array(self.decision_scores_, np.float64)
             )
         return self.autoencoder_.save(
             path, extra={"detector": to_json(state)}, extra_tensors=scores
@@ -495,6 +551,9 @@ class SeriesDetector(BaseEstimator):
             setattr(det, name, state[name])
         # files of an earlier seqae: errors in raw units, no training scores
         det.scale_ = np.asarray(state.get("scale_", [1.0] * det.n_features_))
+        det.center_ = np.asarray(state.get("center_", [0.0] * det.n_features_))
+        if state.get("feature_names_in_") is not None:  # none: no check, as for an array
+            det.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
         det.smooth_ = state.get("smooth_") or det._smooth_width(det.n_train_)
         scores = tensors.get("decision_scores")
         det.decision_scores_ = None if scores is None else scores.numpy()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from seqae._files import publish
 from seqae._registry import did_you_mean
 from seqae.data.windows import feature_columns
 
@@ -94,12 +97,18 @@ def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
     return pd.DatetimeIndex(times, name=column.name)
 
 
+def time_column(columns) -> object | None:
+    """The first of ``columns`` named "timestamp" in any case (as label columns are matched),
+    or None."""
+    return next((c for c in columns if str(c).lower() == "timestamp"), None)
+
+
 def read_series(path: str | Path, column: str | None = None, timestamp: str | None = None):
     """One numeric column of a CSV as a Series (indexed by its time column when it has one).
 
     ``column``: the value column; None takes the only numeric one that is not a label
     (``LABEL_COLUMNS``). ``timestamp``: the time column (see :func:`as_times`); None takes
-    one named "timestamp" when present. Every problem is one ValueError.
+    one named "timestamp" (any case) when present. Every problem is one ValueError.
     """
     path = Path(path)
     if not path.is_file():
@@ -112,8 +121,8 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
     if df.empty:
         raise ValueError(f"{path} has a header but no rows")
     names = [str(c) for c in df.columns]
-    if timestamp is None and "timestamp" in df.columns:
-        timestamp = "timestamp"
+    if timestamp is None:
+        timestamp = time_column(df.columns)
     for what, name in (("column", column), ("timestamp column", timestamp)):
         if name is not None and name not in df.columns:
             hint = did_you_mean(name, names)
@@ -146,15 +155,20 @@ def read_series(path: str | Path, column: str | None = None, timestamp: str | No
     bad = values.isna().to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
+        first = df[column].iloc[row]
+        shown = repr(first) if isinstance(first, str) else str(first)  # nan, not np.float64(nan)
         raise ValueError(
             f"{path}:{row + 2}: column {column!r} has {int(bad.sum())} empty or non-numeric "
-            f"values (first {df[column].iloc[row]!r}); fill or drop them first"
+            f"values (first {shown}); fill or drop them first"
         )
     return values.astype(float).rename(str(column))
 
 
 def plot_detection(series: pd.Series, scores: np.ndarray, found: pd.DataFrame, path) -> Path:
-    """The series above its step scores, each found interval shaded; written as a PNG."""
+    """The series above its step scores, each found interval shaded, written to ``path`` in
+    the format its suffix names (PNG, PDF, SVG, ...), whole or not at all: a figure that
+    cannot be written is one ValueError, and a file already at ``path`` stays as it was."""
+    import matplotlib
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4.5), layout="constrained")
@@ -168,5 +182,17 @@ def plot_detection(series: pd.Series, scores: np.ndarray, found: pd.DataFrame, p
     top.set(ylabel=str(series.name), title=f"{len(found)} anomalous interval(s) found (shaded)")
     bottom.set(ylabel="anomaly score")
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    kind = path.suffix.lstrip(".").lower() or matplotlib.rcParams["savefig.format"]
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        fig.savefig(tmp, format=kind, dpi=120)
+        publish(tmp, path)
+    except (RuntimeError, OSError, ValueError) as exc:  # pgf without LaTeX, a full disk, ...
+        why = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+        raise ValueError(f"cannot write the figure {path}: {why.splitlines()[0]}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
     return path
