@@ -438,3 +438,36 @@ def test_intervals_refuse_nan_scores_and_a_wrong_index(fitted):
     with pytest.raises(ValueError, match="index has 99 entries and scores 100"):
         fitted.intervals(np.zeros(100), times)  # was: a bare IndexError, or none
     assert fitted.intervals(np.zeros(99), times).empty
+
+
+def test_drop_faint_keeps_the_events_whose_peak_reaches_the_floor():
+    scores = np.array([0.0, 2e-6, 3e-6, 0.0, 0.5, 0.0, 1e-5])
+    assert th.drop_faint([(0, 2), (3, 5), (6, 6)], scores) == [(3, 5), (6, 6)]
+    assert th.drop_faint([(0, 2)], scores, floor=0.0) == [(0, 2)]
+
+
+def test_rounding_makes_no_event(fitted):
+    # A reconstruction exact but for float32's rounding (scores about 1e-7 sd) with a
+    # bump of rounding: the dynamic threshold flags the bump unless min_score drops it.
+    rng = np.random.default_rng(0)
+    scores = 1e-7 * (1 + rng.random(3000))
+    scores[1500:1520] += 5e-7
+    det = copy.copy(fitted)
+    assert det.min_score == th.NOISE_FLOOR == 1e-5
+    assert det.intervals(scores).empty
+    found = det.set_params(min_score=0.0).intervals(scores)
+    assert len(found) >= 1 and (found["start"] <= 1519).any() and (found["end"] >= 1500).any()
+    assert not det.set_params(min_score=1e-5).intervals(scores * 1e3).empty  # 1e-4: kept
+
+
+def test_a_clean_sine_has_no_anomaly():
+    x = np.sin(2 * np.pi * np.arange(600) / 25)  # PCA reconstructs it to rounding
+    det = seqae.SeriesDetector(window=25, epochs=5).fit(x)
+    assert det.score_points(x).max() < th.NOISE_FLOOR
+    assert det.detect(x).empty  # was one event of score 2e-7
+
+
+@pytest.mark.parametrize("bad", [-1e-6, "1e-5", None])
+def test_min_score_is_checked(bad):
+    with pytest.raises(ValueError, match="min_score must be >= 0"):
+        seqae.SeriesDetector(min_score=bad)

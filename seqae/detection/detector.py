@@ -104,6 +104,10 @@ def _features(series: Any) -> tuple[np.ndarray, pd.Index, np.ndarray | None]:
     return values, index, names
 
 
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+
+
 def last_block(starts: np.ndarray, window: int, share: float) -> tuple[slice, slice] | None:
     """Split windows of ``window`` steps starting at ``starts`` (ascending) into a fitting
     part and a held-out block, the last ``share`` of them (at least one), sharing no step:
@@ -144,6 +148,10 @@ class SeriesDetector(BaseEstimator):
             on NAB, the development set, for every detector; see benchmarks/README.md);
             "window": per threshold window, padding kept inside it, as Orion's
             ``find_anomalies`` does.
+        min_score: events whose highest score lies below it are dropped, whatever the
+            threshold: scores are in training standard deviations, and below 1e-5 (the
+            default, ``thresholds.NOISE_FLOOR``) they are float32's rounding of a
+            reconstruction that is exact, not signal. 0 keeps every event.
         holdout: which training windows the autoencoder holds out (its ``validation_split``
             of them) to choose its weights: "last": the last ones in time, less the windows
             sharing steps with them (Keras' ``validation_split`` takes the last samples too);
@@ -175,6 +183,7 @@ class SeriesDetector(BaseEstimator):
         pad: int | None = None,
         prune: float | None = 0.13,
         prune_scope: str = "series",
+        min_score: float = th.NOISE_FLOOR,
         holdout: str = "random",
         seed: int = 0,
         verbose: bool = False,
@@ -183,7 +192,7 @@ class SeriesDetector(BaseEstimator):
         self.cell, self.window, self.stride, self.threshold = cell, window, stride, threshold
         self.k, self.q, self.risk = k, q, risk
         self.smooth, self.pad, self.prune = smooth, pad, prune
-        self.prune_scope, self.holdout = prune_scope, holdout
+        self.prune_scope, self.min_score, self.holdout = prune_scope, min_score, holdout
         self.seed, self.verbose = seed, verbose
         self.autoencoder_params = autoencoder_params
         self._validate()
@@ -232,6 +241,7 @@ class SeriesDetector(BaseEstimator):
             ("q", 0 < self.q < 1, "in (0, 1), e.g. 0.99"),
             ("risk", 0 < self.risk < top_risk, f"in (0, {top_risk:g}), e.g. 1e-3"),
             ("prune", self.prune is None or 0 <= self.prune < 1, "in [0, 1) or None"),
+            ("min_score", _number(self.min_score) and self.min_score >= 0, ">= 0, e.g. 1e-5"),
         ):
             if not ok:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)}")
@@ -432,7 +442,11 @@ class SeriesDetector(BaseEstimator):
         return self.score_points(series)
 
     def _events(self, scores: np.ndarray) -> list[tuple[int, int]]:
-        """Threshold, pad and merge; the windowed thresholds prune (``prune_scope``)."""
+        """Threshold, pad and merge; the windowed thresholds prune (``prune_scope``); then
+        the events whose highest score is below ``min_score`` are dropped."""
+        return th.drop_faint(self._thresholded(scores), scores, self.min_score)
+
+    def _thresholded(self, scores: np.ndarray) -> list[tuple[int, int]]:
         pad = self.window_ // 2 if self.pad is None else int(self.pad)
         if self.threshold not in ("dynamic", "sigma"):
             return th.padded(events_from_flags(scores > self.threshold_), pad, len(scores))

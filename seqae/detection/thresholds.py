@@ -16,6 +16,7 @@ events (inclusive ``(start, end)``).
   per window its level, its events padded, pruned against that window's own largest
   unflagged score; then the windows' events merged (the detector's ``prune_scope="window"``;
   its default prunes once, over the series).
+- ``drop_faint``: events whose peak lies below ``NOISE_FLOOR`` are rounding, not signal.
 - ``quantile``: the ``q`` quantile of the training part's scores.
 - ``pot``: peaks over threshold (Siffer et al., KDD 2017, "Anomaly Detection in Streams with
   Extreme Value Theory", section 3.2, SPOT's initial step): a generalised Pareto fitted to
@@ -174,6 +175,18 @@ def prune(events: list[Event], scores: np.ndarray, p: float = 0.13) -> list[Even
         return []
     keep = set(order[: big[-1] + 1].tolist())
     return [e for i, e in enumerate(events) if i in keep]
+
+
+# Scores are errors in training standard deviations of windows standardised in float32, whose
+# rounding is about 1e-7 of their size: a score below 1e-5 (a hundred times that) is rounding.
+# Flagging it made events of a reconstruction exact but for rounding, found on NAB and NASA.
+NOISE_FLOOR = 1e-5
+
+
+def drop_faint(events: list[Event], scores: np.ndarray, floor: float = NOISE_FLOOR) -> list[Event]:
+    """The events whose highest score reaches ``floor``; the others are dropped."""
+    s = np.asarray(scores, dtype=float)
+    return [(a, b) for a, b in events if s[a : b + 1].max() >= floor]
 
 
 def quantile(scores: np.ndarray, train_scores: np.ndarray, q: float = 0.99) -> np.ndarray:
