@@ -248,20 +248,8 @@ def make_plan(
     else:
         chosen = in_suite
     tasks: list[Task] = []
-    try:
-        entries = [e for entry in suite.datasets for e in entry.expand()]
-    except ValueError as exc:  # a series set lists its signals from the data's index
-        raise SeqaeError(f"suite {suite.name!r}: {exc}") from None
     known = [*reg.names(), *unavailable()]  # a suite may name a peer not installed here
-    for entry in entries:
-        config = {
-            "size": suite.size,
-            "seed": suite.seed,
-            "dataset": {"name": entry.name, "params": entry.params},
-            "model_args": entry.model_args,
-        }
-        if suite.detects:
-            config["task"] = "detect"
+    for entry in suite.datasets:  # before its signals are listed (that reads the data)
         for what, table in (("model_args", entry.model_args), ("model_train", entry.model_train)):
             unknown = sorted(set(table) - set(known))
             if unknown:
@@ -284,6 +272,19 @@ def make_plan(
                 raise SeqaeError(
                     f"suite {suite.name!r}, dataset {entry.label!r}: model_args.{m}: {why}"
                 )
+    try:
+        entries = [e for entry in suite.datasets for e in entry.expand()]
+    except ValueError as exc:  # a series set lists its signals from the data's index
+        raise SeqaeError(f"suite {suite.name!r}: {exc}") from None
+    for entry in entries:
+        config = {
+            "size": suite.size,
+            "seed": suite.seed,
+            "dataset": {"name": entry.name, "params": entry.params},
+            "model_args": entry.model_args,
+        }
+        if suite.detects:
+            config["task"] = "detect"
         here = [m for m in chosen if runs_on(reg.get(m).input_kind, entry, m)]
         # the train settings are part of a task's key: a model_train override keys only that
         # model's tasks anew; every other task keeps its key (and its stored results)
