@@ -117,6 +117,13 @@ def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
         )
     with pytest.raises(ValueError, match=":3: the time is missing"):
         read_series(_csv(tmp_path, "timestamp,value\n2026-01-01,1\n,2\n"))
+    mixed = "timestamp,value\n2020-01-01T00:00:00.000000,1\n2020-01-01T01:00:00.5,2\n"
+    s = read_series(_csv(tmp_path, mixed + "2020-01-01T03:00:00,3\n"))  # ISO, mixed precision
+    assert s.index[2] == pd.Timestamp("2020-01-01 03:00")  # was: "cannot read" at row 4
+    s = read_series(_csv(tmp_path, "timestamp,value\n2020-01-01,1\n2020-01-02 05:00,2\n"))
+    assert s.index[1] == pd.Timestamp("2020-01-02 05:00")
+    with pytest.raises(ValueError, match=r":3: cannot read 'abc' as a time"):
+        read_series(_csv(tmp_path, "timestamp,value\n2020-01-01,1\nabc,2\n"))
     with pytest.raises(ValueError, match="no numeric column that is not a label"):
         read_series(_csv(tmp_path, "timestamp,anomaly\n2026-01-01,0\n2026-01-02,1\n"))
 

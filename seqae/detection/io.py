@@ -88,6 +88,13 @@ def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
         if times is None or not pd.api.types.is_datetime64_any_dtype(times):
             # offsets that differ (a daylight-saving change): read as UTC
             times = pd.to_datetime(column, errors="coerce", utc=True)
+        missed = times.isna() & column.notna()
+        if missed.any():  # pandas takes the first row's format: ISO times of mixed precision
+            iso = pd.to_datetime(
+                column, errors="coerce", format="ISO8601", utc=times.dt.tz is not None
+            )
+            if (iso.isna() & column.notna()).sum() < missed.sum():
+                times = iso
     if times.isna().any():
         row = int(np.argmax(times.isna().to_numpy()))
         at = f"{where}:{row + 2}" if where else f"row {row}"
