@@ -396,6 +396,8 @@ class _Estimator(BaseEstimator):
         ``kwargs`` go to the model's ``decode`` (a sequence model needs ``length=T``).
         """
         self._require_fitted()
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"sample(n): n must be a whole number >= 1, got {n!r}")
         if getattr(self.model_, "bottleneck", None) is None or (
             self.model_.bottleneck.kind != "variational"
         ):

@@ -286,6 +286,7 @@ def test_gru_from_torch_of_a_course_gru_is_a_copy():
         (lambda: LSTM(F, 4, num_layers=0), "num_layers"),
         (lambda: ConvLSTM(F, 4, 3, peephole=True), "frame_size"),
         (lambda: ConvLSTM(F, 4, 0), "kernel_size"),
+        (lambda: ConvLSTM(F, 4, True), "kernel_size"),  # was a 1 x 1 kernel
         (lambda: GRU.from_torch(nn.GRU(F, 4, bias=False)), "bias=True"),
     ],
 )

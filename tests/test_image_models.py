@@ -335,12 +335,12 @@ def test_options_change_the_model():
     [
         ("densest", {}, "unknown image autoencoder kind"),
         ("dense", {"widths": (3,)}, "unknown option"),
-        ("dense", {"latent_size": 0}, "latent_size must be >= 1"),
+        ("dense", {"latent_size": 0}, "latent_size must be a whole number >= 1"),
         ("dense", {"init": "lecun"}, r"unknown init 'lecun'\. Expected one of"),
         ("dense", {"init": "glorott"}, "Did you mean 'glorot'"),
         ("dense", {"sparsity_targt": 0.05}, r"'dense'\. Did you mean 'sparsity_target'"),
         ("densse", {}, "Did you mean 'dense'"),
-        ("dense", {"hidden": (0,)}, "hidden widths"),
+        ("dense", {"hidden": (0,)}, "hidden must hold whole numbers >= 1"),
         ("conv", {"channels": ()}, "at least one"),
         ("dense", {"noise": "salt"}, "unknown noise"),
         ("dense", {"noise": "gaussian", "noise_level": 0}, "noise level"),
@@ -455,7 +455,7 @@ def test_bce_clips_like_keras_and_stays_finite_where_the_sigmoid_saturates():
         ({"noise": "gausian"}, "Did you mean 'gaussian'"),
         ({"init": "glorott"}, "Did you mean 'glorot'"),
         ({"arch": "cnv"}, "Did you mean 'conv'"),
-        ({"latent_size": 0}, "latent_size must be >= 1"),
+        ({"latent_size": 0}, "latent_size must be a whole number >= 1"),
         ({"sparsity_target": 0.05}, "needs the sparse bottleneck"),
         ({"sparsity": 1e-2}, r"sparsity=0\.01 applies to the sparse code"),
         ({"channels": (4, 8)}, r"channels=\(4, 8\) applies to convolutions"),
@@ -480,6 +480,41 @@ def test_image_options_a_kind_would_ignore_are_refused():
     # where the option is read it is taken
     assert make_image_model("vae", beta=2.0).bottleneck.beta == 2.0
     assert make_image_model("dense", noise="masking", noise_level=0.3).noise.level == 0.3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"image_size": "28"}, "image_size must be an int or"),  # was read as (2, 8)
+        ({"image_size": 28.5}, "image_size must be an int or"),
+        ({"latent_size": 2.5}, "latent_size must be a whole number >= 1, got 2.5"),
+        ({"latent_size": True}, "latent_size must be a whole number"),
+        ({"kind": "deep", "hidden": 16}, "hidden must be a tuple of whole numbers"),
+        (
+            {"kind": "deep", "hidden": (16.5,)},
+            r"hidden must hold whole numbers >= 1, got \(16.5,\)",
+        ),
+        ({"kind": "denoising", "noise": "masking", "noise_level": 1.0}, "must lie below 1"),
+    ],
+)
+def test_image_sizes_of_the_wrong_kind_are_refused_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):  # they failed inside torch, at fit
+        ImageAutoencoder(**kwargs)
+
+
+def test_image_sizes_from_numpy_are_plain_ints():
+    m = ImageAutoencoder("deep", image_size=np.int64(28), hidden=(np.int64(16),))._build_model()
+    assert m.config.image_size == (28, 28) and m.config.hidden == (16,)
+    assert all(type(v) is int for v in (*m.config.image_size, *m.config.hidden))
+
+
+def test_sample_refuses_a_count_that_is_not_one(tmp_path):
+    X = np.random.default_rng(0).random((40, 28, 28), dtype=np.float32)
+    vae = ImageAutoencoder("vae", latent_size=2, hidden=(8,), epochs=1, verbose=False).fit(X)
+    for bad in (-1, 0, 2.5):
+        with pytest.raises(ValueError, match="n must be a whole number >= 1"):
+            vae.sample(bad)
+    assert vae.sample(np.int64(3), random_state=0).shape == (3, 1, 28, 28)
 
 
 def test_image_set_params_refuses_a_misspelt_value_and_keeps_the_old():

@@ -23,7 +23,9 @@ IM2COL_MAX_ROWS = 64
 
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+    if len(pair) != 2 or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair
+    ):
         raise ValueError(f"ConvLSTM: expected {name} to be a positive int or a pair, got {value!r}")
     return pair  # type: ignore[return-value]
 

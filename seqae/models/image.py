@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from torch import Tensor, nn
 
 from seqae._registry import check_choice, did_you_mean
@@ -62,19 +63,28 @@ class ImageAEConfig:
     init: Literal["glorot", "he", "torch"] = "glorot"  # glorot = Keras' default; torch = as is
 
     def __post_init__(self) -> None:
-        if isinstance(self.image_size, int):
-            self.image_size = (self.image_size, self.image_size)
-        self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists back
-        self.hidden, self.channels = tuple(self.hidden), tuple(self.channels)
-        if len(self.image_size) != 2 or min(self.image_size) < 1:
-            raise ValueError(f"image_size must be an int or (Hs, Ws) >= 1, got {self.image_size}")
+        size = self.image_size
+        if _whole(size):
+            size = (size, size)
+        if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") or len(size) != 2:
+            raise ValueError(f"image_size must be an int or (Hs, Ws) >= 1, got {size!r}")
+        for name, values in (
+            ("image_size", size),
+            ("hidden", self.hidden),
+            ("channels", self.channels),
+        ):
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                raise ValueError(f"{name} must be a tuple of whole numbers >= 1, got {values!r}")
+            if not all(_whole(v) and v >= 1 for v in values):
+                raise ValueError(f"{name} must hold whole numbers >= 1, got {tuple(values)}")
+        # JSON gives lists back, a grid NumPy ints: plain ints from here on
+        self.image_size = tuple(int(s) for s in size)
+        self.hidden, self.channels = tuple(map(int, self.hidden)), tuple(map(int, self.channels))
         for name in ("latent_size", "in_channels"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if any(int(w) < 1 for w in (*self.hidden, *self.channels)):
-            raise ValueError(
-                f"hidden widths and channels must be >= 1, got {self.hidden}, {self.channels}"
-            )
+            v = getattr(self, name)
+            if not (_whole(v) and v >= 1):
+                raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
+            setattr(self, name, int(v))
         check_choice("arch", self.arch, ("mlp", "conv"))
         check_choice("code_activation", self.code_activation, ("relu", "linear"))
         check_choice("recon_loss", self.recon_loss, ("bce", "mse"))
@@ -93,6 +103,11 @@ class ImageAEConfig:
     def n_pixels(self) -> int:
         """C * Hs * Ws: the number of elements the per-element loss averages over."""
         return self.in_channels * self.image_size[0] * self.image_size[1]
+
+
+def _whole(v: Any) -> bool:
+    """An int or a NumPy integer, not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 # kind -> the fields it sets; everything else is ImageAEConfig's default.

@@ -117,6 +117,8 @@ class Corrupt(nn.Module):
             raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'masking' or None")
         if kind is not None and not level > 0:
             raise ValueError(f"noise level must be > 0, got {level}")
+        if kind == "masking" and not level < 1:
+            raise ValueError(f"a masking probability must lie below 1, got {level}")
         self.kind, self.level, self.clip = kind, level, clip
 
     def forward(self, x: Tensor, force: bool = False) -> Tensor:
