@@ -8,6 +8,7 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +31,22 @@ class _Group(click.Group):
                 raise
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             click.echo(f"Error: {msg}", err=True)
+            ctx.exit(2)
+        except (MemoryError, RuntimeError) as exc:  # torch's allocators raise RuntimeError
+            text = str(exc)
+            if (
+                not isinstance(exc, MemoryError)
+                and "allocate" not in text
+                and ("out of memory" not in text)
+            ):
+                raise
+            tried = re.search(r"tried to allocate ([\d.]+ ?\w+)", text)
+            size = f" (it asked for {tried.group(1)})" if tried else ""
+            click.echo(
+                f"Error: not enough memory{size}; use a smaller model (--hidden-size, "
+                "--latent-size) or a smaller --batch-size",
+                err=True,
+            )
             ctx.exit(2)
 
 
@@ -586,7 +603,7 @@ def detect(
               help="The linear path started at PCA, beside the recurrent one.")  # fmt: skip
 @click.option("--chrono/--no-chrono", default=None,
               help="Chrono-start the gates to span the sequence (lstm, gru, bilstm).")  # fmt: skip
-@click.option("--variant", help="denoising, sparse or variational (default: plain).")
+@click.option("--variant", help="plain (the default), denoising, sparse or variational.")
 @click.option("--noise", help="The denoising variant's corruption: gaussian or masking.")
 @click.option("--noise-level", type=float, help="The denoising variant's noise level.")
 @click.option("--sparsity", type=float, help="The sparse variant's L1 weight.")
@@ -630,10 +647,20 @@ def fit(data: str, out: str, force: bool, compile_: bool, quiet: bool, **options
     from seqae.estimators import SequenceAutoencoder
     from seqae.training import resolve_device
 
+    args = {k: v for k, v in options.items() if v is not None}
+    if args.get("cell") == "convlstm":
+        raise SeqaeError(
+            "seqae fit reads sequences (N, T, F); cell='convlstm' takes frames: use "
+            "SequenceAutoencoder('convlstm', ...) in Python, or one of rnn, jordan, lstm, gru, "
+            "bilstm"
+        )
+    if str(args.get("variant", "")).lower() in ("plain", "none"):
+        args.pop("variant")  # --help names the default "plain"; the library's is None
+    if str(args.get("noise", "")).lower() == "none":
+        args.pop("noise")
     _refuse_to_overwrite([Path(out)], force)
     X = read_sequences(data)
     n, t, f = X.shape
-    args = {k: v for k, v in options.items() if v is not None}
     if "linear" in args:
         args["linear"] = {"auto": "auto", "on": True, "off": False}[args["linear"]]
     with process_group(resolve_device(args["device"])) as ranks:

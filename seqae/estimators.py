@@ -89,6 +89,24 @@ def _float32(X: np.ndarray, what: str = "X") -> Tensor:
     return x
 
 
+def _stored_params(meta: dict[str, str], est_cls: type) -> tuple[dict, dict]:
+    """A model file's estimator settings and model arguments (KeyError and JSON's errors
+    where they are missing or malformed)."""
+    params = json.loads(meta["params"])
+    if not isinstance(params, dict):
+        raise TypeError(f"params is a {type(params).__name__}, not an object")
+    if int(meta["format_version"]) == 1:  # model arguments only, seed and quantile apart
+        model_args = params
+        params = {k: v for k, v in params.items() if k in est_cls._get_param_names()}
+        params.update(seed=int(meta["seed"]), threshold_quantile=float(meta["threshold_quantile"]))
+    else:
+        model_args = json.loads(meta["model_args"])
+        if not isinstance(model_args, dict):
+            raise TypeError(f"model_args is a {type(model_args).__name__}, not an object")
+    # JSON has no tuples: hidden=(16,) was saved as [16] (sequences come back as tuples)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}, model_args
+
+
 def _raw(X: np.ndarray, what: str = "X") -> Tensor:
     """``X`` in raw units as a writable tensor: float64 for float64 and wide integer data
     (standardised in float64 before the model's float32, so an offset such as 1e7 does not
@@ -484,17 +502,12 @@ class _Estimator(BaseEstimator):
         est_cls = _ESTIMATORS.get(meta["estimator"])
         if est_cls is None or not issubclass(est_cls, cls):
             raise ValueError(f"{path} holds a {meta['estimator']}, not a {cls.__name__}")
-        params = json.loads(meta["params"])
-        if int(meta["format_version"]) == 1:  # model arguments only, seed and quantile apart
-            model_args = params
-            params = {k: v for k, v in params.items() if k in est_cls._get_param_names()}
-            params.update(
-                seed=int(meta["seed"]), threshold_quantile=float(meta["threshold_quantile"])
-            )
-        else:
-            model_args = json.loads(meta["model_args"])
-        # JSON has no tuples: hidden=(16,) was saved as [16] (sequences come back as tuples)
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        try:
+            params, model_args = _stored_params(meta, est_cls)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # JSON's errors too
+            raise ValueError(
+                f"{path} is not a complete seqae model file (its settings: {exc!r})"
+            ) from None
         dev = training.resolve_device(device)
         params.update(runnable_here(params))
         token = _LOADING.set(True)
@@ -518,7 +531,12 @@ class _Estimator(BaseEstimator):
         if meta.get("history"):
             from io import StringIO
 
-            hist = pd.read_json(StringIO(meta["history"]), orient="split")
+            try:
+                hist = pd.read_json(StringIO(meta["history"]), orient="split")
+            except ValueError as exc:
+                raise ValueError(
+                    f"{path} is not a complete seqae model file (its history: {exc})"
+                ) from None
             if "val_gain_z" in hist:  # JSON has no inf: its null is a gain without spread
                 hist["val_gain_z"] = hist["val_gain_z"].astype(float).fillna(np.inf)
             est.history_ = hist

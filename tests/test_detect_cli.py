@@ -124,6 +124,8 @@ def test_times_read_as_epoch_seconds_and_utc_offsets(tmp_path):
     assert s.index[1] == pd.Timestamp("2020-01-02 05:00")
     with pytest.raises(ValueError, match=r":3: cannot read 'abc' as a time"):
         read_series(_csv(tmp_path, "timestamp,value\n2020-01-01,1\nabc,2\n"))
+    with pytest.raises(ValueError, match=r":4: the step numbers go backwards \(3 then 2\)"):
+        read_series(_csv(tmp_path, "timestamp,value\n1,0.5\n3,0.7\n2,0.1\n"))  # was taken
     with pytest.raises(ValueError, match="no numeric column that is not a label"):
         read_series(_csv(tmp_path, "timestamp,anomaly\n2026-01-01,0\n2026-01-02,1\n"))
 

@@ -471,3 +471,14 @@ def test_a_clean_sine_has_no_anomaly():
 def test_min_score_is_checked(bad):
     with pytest.raises(ValueError, match="min_score must be >= 0"):
         seqae.SeriesDetector(min_score=bad)
+
+
+def test_a_detector_file_with_broken_settings_is_one_value_error(fitted, tmp_path):
+    path = fitted.save(tmp_path / "d.seqae")
+    _, meta, _ = SequenceAutoencoder.load(path, with_meta=True)
+    state = json.loads(meta["detector"])
+    no_window = json.dumps({k: v for k, v in state.items() if k != "window_"})
+    for i, text in enumerate(["{oops", "[1, 2]", no_window]):
+        bad = fitted.autoencoder_.save(tmp_path / f"bad{i}.seqae", extra={"detector": text})
+        with pytest.raises(ValueError, match=f"bad{i}.seqae is not a complete SeriesDetector"):
+            seqae.SeriesDetector.load(bad)  # were JSON's error, an AttributeError, a KeyError

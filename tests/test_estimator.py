@@ -308,6 +308,12 @@ def test_files_that_are_not_models_are_refused_and_nothing_is_half_written(tmp_p
             meta,
         ),
         (tensors, {**meta, "model_args": json.dumps({"cell": "gru"})}),  # was a TypeError
+        # settings missing or malformed: were a KeyError, an AttributeError, JSON's own text
+        (tensors, {k: v for k, v in meta.items() if k != "model_args"}),
+        (tensors, {**meta, "params": "[1, 2]"}),
+        (tensors, {**meta, "params": "{oops"}),
+        (tensors, {**meta, "format_version": "1"}),  # format 1 kept its seed apart
+        (tensors, {**meta, "history": "{not json"}),
     ]
     for i, (t, m) in enumerate(broken):
         save_file(t, str(tmp_path / f"broken{i}.seqae"), metadata=m)

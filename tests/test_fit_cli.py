@@ -150,3 +150,36 @@ def test_score_bad_input_is_one_line_and_exit_2(fitted, tmp_path, one_line_error
     one_line_error(_run("score", save("f2.npy", two), "--model", model), "2 features")
     # the linear path (on for fixed-length data) takes the training length only
     one_line_error(_run("score", save("short.npy", x[:, :10]), "--model", model), "16 steps")
+
+
+def test_fit_takes_the_plain_variant_and_refuses_frames(tmp_path, one_line_error):
+    np.save(tmp_path / "x.npy", _sines(n=12, t=8))
+    out = tmp_path / "m.seqae"
+    res = _run("fit", tmp_path / "x.npy", *TINY, "--variant", "plain", "--quiet", "--out", out)
+    assert res.exit_code == 0, res.output  # --help names "plain"; it was refused
+    assert SequenceAutoencoder.load(out).variant is None
+    one_line_error(
+        _run("fit", tmp_path / "x.npy", "--cell", "convlstm", "--out", out, "--force"),
+        "takes frames",
+    )
+    (tmp_path / "junk.npy").write_bytes(b"\x80\x04 no array")
+    one_line_error(  # numpy's own text advised loading it unsafely
+        _run("fit", tmp_path / "junk.npy", "--out", tmp_path / "j.seqae"), "never does"
+    )
+
+
+def test_running_out_of_memory_is_one_line(tmp_path, monkeypatch, one_line_error):
+    np.save(tmp_path / "x.npy", _sines(n=12, t=8))
+
+    def huge(self, X, **kw):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 160000000000 bytes. Error code 12"
+        )
+
+    monkeypatch.setattr(SequenceAutoencoder, "fit", huge)
+    res = _run("fit", tmp_path / "x.npy", *TINY, "--out", tmp_path / "m.seqae")
+    one_line_error(res, "not enough memory (it asked for 160000000000 bytes)", "--hidden-size")
+    monkeypatch.setattr(SequenceAutoencoder, "fit", lambda self, X, **kw: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # other errors are not dressed up as memory
+        _run("fit", tmp_path / "x.npy", *TINY, "--out", tmp_path / "m2.seqae")

@@ -180,8 +180,8 @@ def unpack_arrays(blob: bytes) -> dict[str, np.ndarray]:
 
 def _not_ours(path: Path, why: str) -> SeqaeError:
     return SeqaeError(
-        f"{path} is not a seqae results database ({why}); give another --db path "
-        "(the file was left untouched)"
+        f"{path} is not a seqae results database ({why}); name another file "
+        "(this one was left untouched)"
     )
 
 

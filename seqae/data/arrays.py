@@ -53,6 +53,8 @@ def _read_npy(path: Path) -> np.ndarray:
         x = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "allow_pickle" in why:  # numpy's advice to load it unsafely is not seqae's
+            why = "no numeric array: numpy would unpickle it, which seqae never does"
         raise ValueError(f"{path} is not a readable .npy file ({why})") from None
     if not isinstance(x, np.ndarray):  # np.load gives an NpzFile for a zip archive
         raise ValueError(f"{path} is an .npz archive, not one .npy array")

@@ -551,8 +551,13 @@ class SeriesDetector(BaseEstimator):
         ae, meta, tensors = SequenceAutoencoder.load(path, with_meta=True)
         if "detector" not in meta:
             raise ValueError(f"{path} holds a SequenceAutoencoder, not a SeriesDetector")
-        state = json.loads(meta["detector"])
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
+        try:
+            state = json.loads(meta["detector"])
+            params = {k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(
+                f"{path} is not a complete SeriesDetector file (its settings: {exc!r})"
+            ) from None
         params.update(estimators.runnable_here(params))
         params.pop("threshold_quantile", None)  # accepted, and unused, by seqae 0.3.0
         token = estimators._LOADING.set(True)  # read as saved: no check of option pairs
@@ -561,7 +566,11 @@ class SeriesDetector(BaseEstimator):
         finally:
             estimators._LOADING.reset(token)
         det.autoencoder_ = ae
-        for name in ("window_", "stride_", "n_train_", "n_features_", "threshold_"):
+        names = ("window_", "stride_", "n_train_", "n_features_", "threshold_")
+        missing = [n for n in names if n not in state]
+        if missing:
+            raise ValueError(f"{path} is not a complete SeriesDetector file (no {missing[0]!r})")
+        for name in names:
             setattr(det, name, state[name])
         # files of an earlier seqae: errors in raw units, no training scores
         det.scale_ = np.asarray(state.get("scale_", [1.0] * det.n_features_))

@@ -75,6 +75,14 @@ def as_times(column: pd.Series, where: str = "") -> pd.DatetimeIndex | None:
             finite = finite[np.isfinite(finite)]
             top = float(finite.max()) if finite.size else np.inf  # no number: refused below
             if top < STEP_NUMBERS:
+                back = np.flatnonzero(np.diff(column.to_numpy(float)) < 0)
+                if back.size:  # step numbers stand for the order: the rows are out of it
+                    row = int(back[0]) + 1
+                    at = f"{where}:{row + 2}" if where else f"row {row}"
+                    raise ValueError(
+                        f"{at}: the step numbers go backwards ({column.iloc[row - 1]} then "
+                        f"{column.iloc[row]}); sort the rows by them first"
+                    )
                 return None
             unit = next((u for bound, u in EPOCH_UNITS if top < bound), "s")
             times = pd.to_datetime(column, unit=unit, errors="coerce")
