@@ -519,6 +519,9 @@ class _Estimator(BaseEstimator):
             est.model_ = est._make_model(model_args)
             state = {k.removeprefix("model."): v for k, v in tensors.items()}
             est.model_.load_state_dict(state)
+            bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+            if bad:  # a fit never saves these: it refuses a loss that is not finite
+                raise ValueError(f"weight {bad[0]!r} holds NaN or inf; the file is corrupt")
             est.threshold_ = None if meta["threshold"] == "None" else float(meta["threshold"])
             scores = extras.pop(_FIT_SCORES, None)  # absent in files of seqae 0.3.0
             est.decision_scores_ = None if scores is None else scores.numpy()

@@ -314,6 +314,14 @@ def test_files_that_are_not_models_are_refused_and_nothing_is_half_written(tmp_p
         (tensors, {**meta, "params": "{oops"}),
         (tensors, {**meta, "format_version": "1"}),  # format 1 kept its seed apart
         (tensors, {**meta, "history": "{not json"}),
+        # a weight of NaN: was blamed on the data ("the reconstruction overflowed")
+        (
+            {
+                k: v.clone().fill_(float("nan")) if k.startswith("model.") else v
+                for k, v in tensors.items()
+            },
+            meta,
+        ),
     ]
     for i, (t, m) in enumerate(broken):
         save_file(t, str(tmp_path / f"broken{i}.seqae"), metadata=m)
