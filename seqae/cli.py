@@ -50,6 +50,19 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+class _Choice(click.Choice):
+    """click's Choice whose refusal names the closest choice, as seqae's own checks do."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            from seqae._registry import did_you_mean
+
+            hint = did_you_mean(str(value).lower(), [str(c) for c in self.choices])
+            raise click.BadParameter(f"{exc.message}{hint}", ctx, param) from None
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="seqae")
 def cli() -> None:
@@ -152,7 +165,7 @@ def _interrupt(signum: int, frame: object) -> None:
               help="Finish the latest unfinished run of the same command in --db.")  # fmt: skip
 @click.option("--quiet", is_flag=True,
               help="No progress: no bar on a terminal, no line per task in a log.")  # fmt: skip
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+@click.option("--executor", type=_Choice(["local", "ray"]), default="local",
               show_default=True,
               help="local: the tasks one by one here; ray: each task a Ray task.")  # fmt: skip
 @click.option("--address", default=None, metavar="auto|ray://HOST:10001|HOST:6379",
@@ -312,7 +325,7 @@ def _mean_sd(values, spec: str) -> str:
               help="The SQLite results file.")  # fmt: skip
 @click.option("--run", "run", default="all", show_default=True, metavar="ID|latest|all",
               help="Which run to show.")  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+@click.option("--format", "fmt", type=_Choice(["table", "csv"]), default="table",
               show_default=True,
               help="table: mean ± sd over repeats; csv: each stored value.")  # fmt: skip
 def bench_results(db: str, run: str, fmt: str) -> None:
@@ -390,7 +403,7 @@ def _run_lines(db: str, runs: Any, run_id: int | None, shown_failures: int = 10)
 
 
 @cli.command("handson")
-@click.option("--data", type=click.Choice(["mnist", "digits"]), default="mnist", show_default=True,
+@click.option("--data", type=_Choice(["mnist", "digits"]), default="mnist", show_default=True,
               help="mnist: IDX files in $SEQAE_DATA or ../shared/data; digits: sklearn's 8x8 "
                    "digits upscaled to 28x28 (no download).")  # fmt: skip
 @click.option("--kinds", default="dense", show_default=True, metavar="LIST",
@@ -509,7 +522,7 @@ def _train_until(text: str) -> int | str:
 @click.option("--window", type=click.IntRange(min=2), default=None,
               help="Steps per window (default: about one period of the series).")  # fmt: skip
 @click.option("--threshold", default="dynamic", show_default=True,
-              type=click.Choice(["dynamic", "sigma", "quantile", "pot"]))  # fmt: skip
+              type=_Choice(["dynamic", "sigma", "quantile", "pot"]))  # fmt: skip
 @click.option("--out", default="anomalies.csv", show_default=True,
               type=click.Path(dir_okay=False), help="CSV of the found intervals.")  # fmt: skip
 @click.option("--plot", default=None, type=click.Path(dir_okay=False),
@@ -599,7 +612,7 @@ def detect(
 @click.option("--decoder-input", help="repeat, unconditioned or teacher.")
 @click.option("--reverse/--no-reverse", default=None,
               help="Reconstruct back to front (outputs stay in input order).")  # fmt: skip
-@click.option("--linear", type=click.Choice(["auto", "on", "off"]),
+@click.option("--linear", type=_Choice(["auto", "on", "off"]),
               help="The linear path started at PCA, beside the recurrent one.")  # fmt: skip
 @click.option("--chrono/--no-chrono", default=None,
               help="Chrono-start the gates to span the sequence (lstm, gru, bilstm).")  # fmt: skip

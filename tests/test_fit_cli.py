@@ -183,3 +183,12 @@ def test_running_out_of_memory_is_one_line(tmp_path, monkeypatch, one_line_error
     monkeypatch.setattr(SequenceAutoencoder, "fit", lambda self, X, **kw: 1 / 0)
     with pytest.raises(ZeroDivisionError):  # other errors are not dressed up as memory
         _run("fit", tmp_path / "x.npy", *TINY, "--out", tmp_path / "m2.seqae")
+
+
+def test_a_misspelt_choice_names_the_closest(tmp_path):
+    np.save(tmp_path / "x.npy", _sines(n=12, t=8))
+    res = CliRunner().invoke(cli, ["fit", str(tmp_path / "x.npy"), "--linear", "of", "--out",
+                                   str(tmp_path / "m.seqae")])  # fmt: skip
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "'of' is not one of 'auto', 'on', 'off'. Did you mean 'off'?" in res.output
+    assert not (tmp_path / "m.seqae").exists()
