@@ -1,16 +1,19 @@
 """A tiny name -> factory registry shared by cells and models.
 
 A duplicate name is an error; an unknown name says which names exist and the
-closest match. Names may be selected with shell-style patterns (``'lstm*'``).
+closest match. Names may be selected with shell-style patterns (``'lstm*'``). Also the
+argument checks the estimators share: a choice, a whole number, a number.
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import math
+import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -19,6 +22,16 @@ def did_you_mean(name: str, options: list[str] | tuple[str, ...]) -> str:
     """`` Did you mean 'x'?`` for the closest of ``options``, or an empty string."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def is_whole(v: Any) -> bool:
+    """An int or a NumPy integer, not a bool (True would read as 1)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def is_number(v: Any) -> bool:
+    """A finite real number (NumPy's too), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def check_choice(name: str, value: object, options: tuple | list) -> None:

@@ -27,7 +27,7 @@ from torch import Tensor
 from seqae import training
 from seqae._files import publish
 from seqae._registry import check_choice as _choice
-from seqae._registry import did_you_mean
+from seqae._registry import did_you_mean, is_number, is_whole
 from seqae.models.base import Autoencoder
 from seqae.training import TensorData, TrainConfig
 
@@ -414,7 +414,7 @@ class _Estimator(BaseEstimator):
         ``kwargs`` go to the model's ``decode`` (a sequence model needs ``length=T``).
         """
         self._require_fitted()
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        if not (is_whole(n) and n >= 1):
             raise ValueError(f"sample(n): n must be a whole number >= 1, got {n!r}")
         if getattr(self.model_, "bottleneck", None) is None or (
             self.model_.bottleneck.kind != "variational"
@@ -729,25 +729,19 @@ class SequenceAutoencoder(_Estimator):
 
     def _validate(self) -> None:
         super()._validate()
-        from seqae.models.parts import NOISES
+        from seqae.models.parts import NOISES, check_noise_level
         from seqae.models.sequence import DECODER_INPUTS, GATED_CELLS, SEQUENCE_CELLS, VARIANTS
 
         _choice("cell", self.cell, (*SEQUENCE_CELLS, "convlstm"))
         for name in ("n_features", "hidden_size", "latent_size", "num_layers"):
             v = getattr(self, name)
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            if not (is_whole(v) and v >= 1):
                 raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
         _choice("reverse", self.reverse, (False, True))  # "no" would read as True
-        for name, low in (("noise_level", "> 0"), ("sparsity", ">= 0"), ("beta", ">= 0")):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
-            if not ok or not (v > 0 if low == "> 0" else v >= 0) or not np.isfinite(v):
-                raise ValueError(f"{name} must be a number {low}, got {v!r}")
-        if self.noise == "masking" and not self.noise_level < 1:
-            raise ValueError(
-                f"noise='masking' zeroes each value with probability noise_level, which must "
-                f"lie below 1, got {self.noise_level}"
-            )
+        check_noise_level(self.noise or "gaussian", self.noise_level)
+        for name in ("sparsity", "beta"):
+            if not (is_number(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
         if self.decoder_cell is not None:
             _choice("decoder_cell", self.decoder_cell, SEQUENCE_CELLS)
         _choice("decoder_input", self.decoder_input, DECODER_INPUTS)

@@ -104,10 +104,6 @@ def _features(series: Any) -> tuple[np.ndarray, pd.Index, np.ndarray | None]:
     return values, index, names
 
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
-
-
 def last_block(starts: np.ndarray, window: int, share: float) -> tuple[slice, slice] | None:
     """Split windows of ``window`` steps starting at ``starts`` (ascending) into a fitting
     part and a held-out block, the last ``share`` of them (at least one), sharing no step:
@@ -199,7 +195,7 @@ class SeriesDetector(BaseEstimator):
 
     def _validate(self) -> None:
         """Checks that need no data, run at construction and by ``set_params``."""
-        from seqae._registry import check_choice, did_you_mean
+        from seqae._registry import check_choice, did_you_mean, is_number
         from seqae.estimators import SequenceAutoencoder
         from seqae.models.sequence import SEQUENCE_CELLS
 
@@ -241,7 +237,7 @@ class SeriesDetector(BaseEstimator):
             ("q", 0 < self.q < 1, "in (0, 1), e.g. 0.99"),
             ("risk", 0 < self.risk < top_risk, f"in (0, {top_risk:g}), e.g. 1e-3"),
             ("prune", self.prune is None or 0 <= self.prune < 1, "in [0, 1) or None"),
-            ("min_score", _number(self.min_score) and self.min_score >= 0, ">= 0, e.g. 1e-5"),
+            ("min_score", is_number(self.min_score) and self.min_score >= 0, ">= 0, e.g. 1e-5"),
         ):
             if not ok:
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)}")

@@ -31,10 +31,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 from torch import Tensor, nn
 
 from seqae._registry import check_choice, did_you_mean
+from seqae._registry import is_whole as _whole
 from seqae.models._registry import check_size, register
 from seqae.models.base import AEOutput, Autoencoder
 from seqae.models.parts import Bottleneck, BottleneckKind, Corrupt, NoiseKind
@@ -103,11 +103,6 @@ class ImageAEConfig:
     def n_pixels(self) -> int:
         """C * Hs * Ws: the number of elements the per-element loss averages over."""
         return self.in_channels * self.image_size[0] * self.image_size[1]
-
-
-def _whole(v: Any) -> bool:
-    """An int or a NumPy integer, not a bool."""
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 # kind -> the fields it sets; everything else is ImageAEConfig's default.

@@ -6,12 +6,13 @@ every variant without writing it again.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from seqae import losses
+from seqae._registry import is_number
 
 BottleneckKind = Literal["plain", "sparse", "variational"]
 NoiseKind = Literal["gaussian", "masking"]
@@ -97,6 +98,17 @@ class Bottleneck(nn.Module):
         return z, self.beta * losses.kl_normal(mu.float(), logvar.float())
 
 
+def check_noise_level(kind: NoiseKind, level: Any) -> None:
+    """A noise level for ``kind``: a number > 0, and a probability below 1 for masking."""
+    if not (is_number(level) and level > 0):
+        raise ValueError(f"noise_level must be a number > 0 (the noise level), got {level!r}")
+    if kind == "masking" and not level < 1:
+        raise ValueError(
+            "noise='masking' zeroes values with probability noise_level, which must lie below "
+            f"1, got {level}"
+        )
+
+
 class Corrupt(nn.Module):
     """Input corruption for denoising autoencoders, active in training mode only.
 
@@ -115,10 +127,8 @@ class Corrupt(nn.Module):
         super().__init__()
         if kind not in (None, *NOISES):
             raise ValueError(f"unknown noise {kind!r}; expected 'gaussian', 'masking' or None")
-        if kind is not None and not level > 0:
-            raise ValueError(f"noise level must be > 0, got {level}")
-        if kind == "masking" and not level < 1:
-            raise ValueError(f"a masking probability must lie below 1, got {level}")
+        if kind is not None:
+            check_noise_level(kind, level)
         self.kind, self.level, self.clip = kind, level, clip
 
     def forward(self, x: Tensor, force: bool = False) -> Tensor:
