@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -32,3 +34,18 @@ def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
     with contextlib.suppress(OSError):
         os.chmod(tmp, mode)
     os.replace(tmp, dest)
+
+
+@contextlib.contextmanager
+def written(dest: str | os.PathLike, suffix: str = "") -> Iterator[str]:
+    """``with written(dest) as tmp:`` write ``tmp``; on leaving without an error it becomes
+    ``dest`` in one step (:func:`publish`). An error leaves ``dest`` as it was and no ``tmp``."""
+    dest = Path(dest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        publish(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -37,7 +37,7 @@ class _Group(click.Group):
             if (
                 not isinstance(exc, MemoryError)
                 and "allocate" not in text
-                and ("out of memory" not in text)
+                and "out of memory" not in text
             ):
                 raise
             tried = re.search(r"tried to allocate ([\d.]+ ?\w+)", text)

@@ -13,7 +13,6 @@ import contextvars
 import copy
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +24,7 @@ from sklearn.exceptions import NotFittedError
 from torch import Tensor
 
 from seqae import training
-from seqae._files import publish
+from seqae._files import written
 from seqae._registry import check_choice as _choice
 from seqae._registry import did_you_mean, is_number, is_whole
 from seqae.models.base import Autoencoder
@@ -462,14 +461,8 @@ class _Estimator(BaseEstimator):
             **(extra or {}),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        try:
+        with written(path) as tmp:
             save_file(tensors, tmp, metadata=meta)
-            publish(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod

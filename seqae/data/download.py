@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqae._files import publish
+from seqae._files import publish, written
 from seqae.data.paths import cache_dir, shared_data_dir
 from seqae.errors import SeqaeError
 
@@ -293,14 +293,8 @@ def _check(path: Path, f: RemoteFile) -> tuple[bool, str]:
 
 
 def _atomic_write(dest: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        publish(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with written(dest, suffix=".part") as tmp:
+        Path(tmp).write_bytes(data)
 
 
 def _stream(url: str, dest: Path, progress: bool = False) -> Path:

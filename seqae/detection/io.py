@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from seqae._files import publish
+from seqae._files import written
 from seqae._registry import did_you_mean
 from seqae.data.windows import feature_columns
 
@@ -198,16 +196,10 @@ def plot_detection(series: pd.Series, scores: np.ndarray, found: pd.DataFrame, p
     bottom.set(ylabel="anomaly score")
     path = Path(path)
     kind = path.suffix.lstrip(".").lower() or matplotlib.rcParams["savefig.format"]
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        fig.savefig(tmp, format=kind, dpi=120)
-        publish(tmp, path)
+        with written(path) as tmp:
+            fig.savefig(tmp, format=kind, dpi=120)
     except (RuntimeError, OSError, ValueError) as exc:  # pgf without LaTeX, a full disk, ...
         why = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
         raise ValueError(f"cannot write the figure {path}: {why.splitlines()[0]}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
     return path
